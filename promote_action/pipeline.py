@@ -1,0 +1,125 @@
+"""The shared path up to the Decision: spec → identity → gates A–E, G → capsule → policy.
+
+`validate` (PR check) and `promote` (merge) both call `evaluate_dataset`; they differ only
+in the stage, the approvals and the destinations they pass, so a promotion can never be
+judged by different code than the PR check that preceded it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promote_action.digests import Workspace
+from promote_action.evidence import resolve_evidence
+from promote_action.gates import GATE_MODULES
+from promote_action.gates.base import GateContext, GateResult, Options, Reason, Status
+from promote_action.policy.bundle import PolicyBundle, load_bundle
+from promote_action.policy.capsule import Approval, build_capsule
+from promote_action.policy.decision import Decision, evaluate
+from promote_action.policy.engines import select_engine
+from promote_action.quarantine import quarantine_state
+from promote_action.spec import Spec, load_spec
+
+
+@dataclass
+class Evaluation:
+    spec: Spec
+    workspace: Workspace
+    ctx: GateContext
+    results: list[GateResult]
+    capsule: dict[str, Any]
+    decision: Decision
+    bundle: PolicyBundle
+    stage: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def outcome(self) -> str:
+        return self.decision.outcome
+
+
+def run_gates(ctx: GateContext) -> list[GateResult]:
+    results = []
+    for gate_id, module_name in GATE_MODULES.items():
+        module = importlib.import_module(module_name)
+        res = module.check(ctx)
+        if res.id != gate_id:  # a mis-wired gate must never pass silently
+            res = GateResult(gate_id, Status.FAIL, (Reason(
+                f"{gate_id}.internal", f"gate module reported id {res.id!r}"),), res.title)
+        results.append(res)
+    return results
+
+
+def precompute_artifact_digests(ctx: GateContext) -> None:
+    """Hash every declared artifact in parallel up front; gates then read the cache.
+
+    Unsafe paths raise here (exit 2) before any gate runs; a missing artifact is left as
+    `actual=None` for the gates to report.
+    """
+    from promote_action.errors import MissingFileError
+
+    present = []
+    for rel in ctx.artifact_paths():
+        try:
+            ctx.workspace.resolve(rel, file=ctx.spec_path, field="/artifacts")
+        except MissingFileError:
+            ctx.link(rel)
+            continue
+        present.append(rel)
+    for rel, digest in ctx.workspace.digest_many(present).items():
+        ctx.link(rel).actual = digest
+
+
+def gate_f_result(decision: Decision) -> GateResult:
+    title = "Policy (OPA)"
+    if decision.outcome == "pass":
+        return GateResult("F", Status.PASS, (), title)
+    reasons = tuple(Reason(r.code, r.message, "", r.path) for r in decision.deny) or (
+        Reason("F.not_allowed", "policy did not allow promotion"),)
+    return GateResult("F", Status.FAIL, reasons, title)
+
+
+def evaluate_dataset(
+    spec_path: Path,
+    *,
+    workspace: Path | None = None,
+    options: Options | None = None,
+    policy_dirs: Sequence[Path] = (),
+    engine: str = "auto",
+    stage: str = "check",
+    approvals: Sequence[Approval] = (),
+    destinations: Sequence[str] = (),
+) -> Evaluation:
+    """Run everything up to the Decision. Raises `Error` only for input it cannot judge."""
+    from promote_action.spec import find_spec
+
+    spec_file = find_spec(spec_path)
+    ws = Workspace(workspace if workspace is not None else spec_file.parent)
+    try:
+        display = spec_file.resolve().relative_to(ws.root).as_posix()
+    except ValueError:
+        display = str(spec_file)
+    spec = load_spec(spec_file, display=display)
+    bundle = load_bundle(list(policy_dirs))
+    eng = select_engine(engine)
+    ctx = GateContext(
+        workspace=ws, spec=spec.data, spec_path=display, spec_doc=spec.doc,
+        spec_hash=spec.identity.spec_hash, dataset_version_id=spec.identity.dataset_version_id,
+        options=options or Options(), policy_data=bundle.data,
+    )
+    precompute_artifact_digests(ctx)
+    results = run_gates(ctx)
+    ctx.facts["quarantine"] = quarantine_state(ctx)
+    ctx.facts["evidence"] = resolve_evidence(ctx)
+    capsule = build_capsule(ctx, results, stage=stage, approvals=approvals,
+                            destinations=destinations)
+    from promote_action.schemas import require_valid
+
+    require_valid("promote_capsule.schema.json", capsule, file="<capsule>")
+    decision = evaluate(bundle, capsule, eng)
+    results.insert(5, gate_f_result(decision))
+    return Evaluation(spec, ws, ctx, results, capsule, decision, bundle, stage)

@@ -1,0 +1,80 @@
+"""Shared test fixtures.
+
+`run_cli` runs the CLI in-process (fast, for most tests); `run_subprocess` runs the real
+`python -m promote_action` (for exit codes, stdout/stderr separation and no-traceback
+checks). Real OPA comes from `../shared/bin` when it is beside the repo (as in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+PASS_DIR = FIXTURES / "pass"
+FAIL_DIR = FIXTURES / "fail"
+SHARED = REPO.parent / "shared"
+SHARED_DATA = SHARED / "data"
+
+if (SHARED / "bin" / "opa").exists() and not shutil.which("opa"):
+    os.environ["PATH"] = f"{SHARED / 'bin'}{os.pathsep}{os.environ['PATH']}"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    from promote_action.cli.main import main
+
+    def run(*argv: str | Path) -> CliResult:
+        code = main([str(a) for a in argv])
+        cap = capsys.readouterr()
+        return CliResult(code, cap.out, cap.err)
+
+    return run
+
+
+@pytest.fixture
+def run_subprocess() -> Callable[..., CliResult]:
+    def run(*argv: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120, input: str | None = None) -> CliResult:
+        proc = subprocess.run([sys.executable, "-m", "promote_action", *map(str, argv)],
+                              capture_output=True, text=True, cwd=cwd, timeout=timeout,
+                              env={**os.environ, **(env or {})}, input=input, check=False)
+        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+@pytest.fixture
+def pass_dataset(tmp_path: Path) -> Path:
+    """A private copy of the reference passing dataset, safe to mutate."""
+    dst = tmp_path / "kansas_river_gauges"
+    shutil.copytree(PASS_DIR / "kansas_river_gauges", dst)
+    return dst
+
+
+def opa_available() -> bool:
+    return shutil.which("opa") is not None
+
+
+@pytest.fixture
+def require_opa() -> None:
+    """Real-OPA tests: mandatory in CI (where ../shared/bin is present), skipped elsewhere."""
+    if not opa_available():
+        if os.environ.get("CI"):
+            pytest.fail("opa is not on PATH in CI")
+        pytest.skip("no opa on PATH")
