@@ -67,7 +67,7 @@ class Workspace:
             raise bad("'..' segment")
         if p.parts and p.parts[0] in _RESERVED:
             raise bad(f"reserved directory {p.parts[0]}/")
-        if any(part.startswith(".git") and part.lower() == ".git" for part in p.parts):
+        if any(part.lower() == ".git" for part in p.parts):
             raise bad("reserved directory .git/")
         return p
 
