@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--require-provenance", action="store_true",
                    help="gate G: build provenance is mandatory")
     add_policy_flags(p)
-    add_format_flag(p, ["text", "json", "github"])
+    add_format_flag(p, ["text", "json", "github", "sarif", "junit"])
     p.add_argument("--report", type=Path, help="also write the JSON report here")
     p.add_argument("--decision-out", type=Path, help="also write the decision record here")
     p.set_defaults(func=run)

@@ -172,7 +172,8 @@ def _read_jsonld(data: dict[str, Any], graph: ProvGraph) -> None:
                 graph.add_generation(ent, nid)
         for act in _ids(_prop(node, "wasGeneratedBy")):
             graph.add_generation(nid, act)
-        for q in _prop(node, "qualifiedGeneration") or []:
+        quals = _prop(node, "qualifiedGeneration") or []
+        for q in quals if isinstance(quals, list) else [quals]:
             if isinstance(q, dict):
                 for act in _ids(_prop(q, "activity")):
                     graph.add_generation(nid, act)

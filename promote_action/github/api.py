@@ -133,7 +133,8 @@ class GitHubClient:
         return self._call(f"list reviews of pull request #{number}", fetch)
 
     # --- comments -----------------------------------------------------------------
-    def upsert_comment(self, number: int, body: str, marker: str = COMMENT_MARKER) -> str:
+    def upsert_comment(self, number: int, body: str, marker: str = COMMENT_MARKER,
+                       *, create: bool = True) -> str:
         """Edit our marked comment if it exists, else create it. Returns its html_url."""
         issue = self._repo.get_issue(number)
         found = self._call(f"list comments of #{number}",
@@ -142,6 +143,8 @@ class GitHubClient:
             comment = found[0]
             self._call(f"edit comment {comment.id} on #{number}", lambda: comment.edit(body))
             return str(comment.html_url or "")
+        if not create:
+            return ""
         created = self._call(f"comment on #{number}", lambda: issue.create_comment(body))
         return str(created.html_url or "")
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from promote_action.errors import InputError
+from promote_action.spec import SPEC_NAMES
 
-SPEC_NAMES = ("spec.yaml", "spec.yml", "spec.json")
 TRUST_FILES = ("ledger/allowed_signers", "ledger/revoked_signers")
 ZERO_SHA = "0" * 40
 
@@ -76,11 +76,12 @@ def discover(repo: Path, base: str, head: str, *, policy_dir: str = "policy",
     at_base = _spec_dirs(repo, base) if base != ZERO_SHA else set()
     # The policy dir itself may hold spec-like test fixtures: never treat it as data.
     candidates = {d for d in at_head | at_base if not _under(d, policy_dir)}
+    touched = {d for f in files if (d := _nearest(f, candidates)) is not None}
     if pattern:
         chosen = {d for d in at_head if fnmatch.fnmatch(d, pattern)}
     else:
-        chosen = {d for d in candidates if any(_under(f, d) for f in files)}
-    removed = {d for d in at_base - at_head if any(_under(f, d) for f in files)}
+        chosen = touched
+    removed = (at_base - at_head) & touched
     return ChangeSet(
         files=tuple(files),
         datasets=tuple(sorted(chosen & at_head)),
@@ -88,6 +89,15 @@ def discover(repo: Path, base: str, head: str, *, policy_dir: str = "policy",
         policy_files=tuple(f for f in files if _under(f, policy_dir)),
         trust_files=tuple(f for f in files if f in TRUST_FILES),
     )
+
+
+def _nearest(path: str, dirs: set[str]) -> str | None:
+    """The deepest dataset dir containing path (nested datasets belong to themselves)."""
+    best = None
+    for d in dirs:
+        if _under(path, d) and (best is None or len(d) > len(best)):
+            best = d
+    return best
 
 
 def _under(path: str, directory: str) -> bool:

@@ -73,8 +73,18 @@ def render_github(report: dict[str, Any], *, prefix: str = "", locate: Locator =
     return "\n".join(out) + "\n"
 
 
+def _lazy(module: str, func: str) -> Callable[..., str]:
+    def render(report: dict[str, Any], **kw: Any) -> str:
+        import importlib
+
+        return getattr(importlib.import_module(module), func)(report, **kw)  # type: ignore[no-any-return]
+    return render
+
+
 REPORTER_BY_NAME: dict[str, Callable[..., str]] = {
     "text": render_text,
     "json": render_json,
     "github": render_github,
+    "sarif": _lazy("promote_action.report.sarif", "render_sarif"),
+    "junit": _lazy("promote_action.report.junit", "render_junit"),
 }

@@ -10,6 +10,7 @@ out an object that git itself would reject.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import pygit2
 from pygit2.enums import ObjectType
@@ -31,7 +32,9 @@ def create_signed_commit(repo: pygit2.Repository, key: SigningKey, *, tree: pygi
                          parents: list[pygit2.Oid], message: str,
                          author: pygit2.Signature, committer: pygit2.Signature) -> pygit2.Oid:
     """Write a commit signed with `key` (sshsig, namespace "git"); returns its id."""
-    content = repo.create_commit_string(author, committer, message, tree, parents)
+    ids: list[str | pygit2.Oid] = list(parents)
+    # pygit2's stub says Oid, the C function returns the raw commit text.
+    content = cast(str, repo.create_commit_string(author, committer, message, tree, ids))
     payload = content.encode("utf-8")
     signature = sshsig_sign(key, payload, NAMESPACE).rstrip("\n")
     oid = repo.create_commit_with_signature(content, signature)
@@ -44,7 +47,7 @@ def create_signed_commit(repo: pygit2.Repository, key: SigningKey, *, tree: pygi
 def commit_signature(repo: pygit2.Repository, oid: pygit2.Oid | str) -> tuple[str, bytes] | None:
     """(armored signature, signed payload) of a commit, or None when it is unsigned."""
     obj = repo.get(oid) if not isinstance(oid, str) else repo.revparse_single(oid)
-    if obj is None or obj.type != ObjectType.COMMIT:
+    if not isinstance(obj, pygit2.Commit):
         raise InputError(f"{oid} is not a commit")
     sig, payload = obj.gpg_signature
     if sig is None or payload is None:

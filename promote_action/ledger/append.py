@@ -1,0 +1,192 @@
+"""Appending one event to the ledger: plan on a tip, build one signed commit, land it.
+
+`plan` is a pure function of (ledger tip, event): seq and prev are derived from the tip,
+so when a compare-and-swap loses the race we simply plan again on the new tip, rebuild
+the tree and re-sign. Idempotency is checked on every tip too: an event whose key is
+already on the ledger (a re-run, or a concurrent twin that won) writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pygit2
+
+from promote_action.errors import InputError, LedgerError
+from promote_action.ledger.entry import (
+    ROOT_README,
+    build_entry,
+    dataset_readme_path,
+    entry_path,
+    pointer_path,
+    render_json,
+    tag_name,
+    version_dir,
+)
+from promote_action.ledger.readme import render_dataset_readme
+from promote_action.ledger.store import LedgerView, update_tree
+from promote_action.resources import data_root
+
+IDENT_NAME = "kfm-promote"
+IDENT_EMAIL = "kfm-promote@ledger.invalid"
+PROMOTION_FILES = ("manifest.json", "manifest.dsse.json", "receipt.json", "report.json",
+                   "decision.json")
+
+
+@dataclass
+class Event:
+    """One thing to record. `files` are paths relative to the version dir (or `@/...`
+    for ledger-root paths) whose bytes do not depend on seq."""
+
+    type: str
+    slug: str
+    version: str
+    at: str
+    key: str
+    fields: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    publish: dict[str, Any] | None = None
+    quarantine: dict[str, Any] | None = None  # set (or None to clear) pointer quarantine
+    touch_quarantine: bool = False
+    manifest_digest: str | None = None
+
+
+@dataclass
+class Planned:
+    status: str  # "append" | "already_recorded" | "conflict"
+    entry: dict[str, Any] | None = None
+    files: dict[str, bytes] = field(default_factory=dict)  # ledger path -> bytes
+    seq: int | None = None
+    message: str = ""
+
+
+def root_readme() -> bytes:
+    return (data_root("ledger") / "README.md").read_bytes()
+
+
+def sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def git_time(rfc3339: str) -> tuple[int, int]:
+    """(epoch seconds, offset minutes) of an RFC 3339 time; naive times are refused."""
+    try:
+        dt = datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"not an RFC 3339 time: {rfc3339!r}") from None
+    off = dt.utcoffset()
+    if off is None:
+        raise InputError(f"time {rfc3339!r} has no timezone offset")
+    return int(dt.timestamp()), int(off.total_seconds() // 60)
+
+
+def identity(at: str) -> pygit2.Signature:
+    seconds, offset = git_time(at)
+    return pygit2.Signature(IDENT_NAME, IDENT_EMAIL, seconds, offset)
+
+
+def _events(view: LedgerView, slug: str, version: str) -> list[dict[str, Any]]:
+    data = view.read_json(f"{version_dir(slug, version)}/events.json")
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise LedgerError("events.json is not a list", file=f"{version_dir(slug, version)}")
+    return data
+
+
+def plan(view: LedgerView, ev: Event, signer: str) -> Planned:
+    """What appending `ev` on this tip would write (or why it must not)."""
+    vdir = version_dir(ev.slug, ev.version)
+    events = _events(view, ev.slug, ev.version)
+    for old in events:
+        if old.get("key") == ev.key:
+            return Planned("already_recorded", seq=old.get("seq"),
+                           message=f"already recorded as entry #{old.get('seq')}")
+    promoted = next((o for o in events if o.get("type") == "promotion"), None)
+    if ev.type == "promotion" and promoted is not None:
+        if promoted.get("manifest_digest") == ev.manifest_digest:
+            return Planned("already_recorded", seq=promoted.get("seq"),
+                           message=f"already recorded as entry #{promoted.get('seq')}")
+        return Planned("conflict", seq=promoted.get("seq"), message=(
+            f"version {ev.version} is already promoted (entry #{promoted.get('seq')}) with "
+            f"manifest {promoted.get('manifest_digest')}; versions are immutable"))
+    head_seq, prev, _ = view.head_entry()
+    seq = head_seq + 1
+    files: dict[str, bytes] = {}
+    for rel, data in ev.files.items():
+        path = rel[2:] if rel.startswith("@/") else f"{vdir}/{rel}"
+        if ev.type == "denied" and not rel.startswith("@/"):
+            path = f"{vdir}/denied/{seq:09d}/{rel}"
+        files[path] = data
+    events = [*events, {**ev.summary, "seq": seq, "type": ev.type, "key": ev.key, "at": ev.at}]
+    files[f"{vdir}/events.json"] = render_json(events)
+    pointer = view.read_json(pointer_path(ev.slug))
+    if ev.publish is not None:
+        pointer = {**ev.publish, "ledger_seq": seq, "quarantine": None}
+    elif ev.touch_quarantine and pointer and pointer.get("dataset_version_id") == ev.version:
+        pointer = {**pointer, "quarantine": ev.quarantine}
+    if pointer is not None and (ev.publish is not None or ev.touch_quarantine):
+        files[pointer_path(ev.slug)] = render_json(pointer)
+    versions = {v: _events(view, ev.slug, v) for v in view.list_dir(f"datasets/{ev.slug}")
+                if v != "README.md"}
+    versions[ev.version] = events
+    files[dataset_readme_path(ev.slug)] = render_dataset_readme(ev.slug, versions, pointer)
+    entry = build_entry(seq=seq, prev=prev, type_=ev.type, slug=ev.slug, version=ev.version,
+                        fields={**ev.fields, "at": ev.at, "signer": signer,
+                                "idempotency_key": ev.key},
+                        files={p: sha(b) for p, b in files.items()})
+    files[entry_path(seq)] = render_json(entry)
+    return Planned("append", entry=entry, files=files, seq=seq)
+
+
+def commit_message(entry: dict[str, Any]) -> str:
+    return (f"kfm-ledger: #{entry['seq']} {entry['type']} {entry['dataset_slug']} "
+            f"{entry['dataset_version_id']}\n\n"
+            f"Kfm-Entry: {entry_path(entry['seq'])}\n")
+
+
+def create_root(repo: pygit2.Repository, key: Any, at: str) -> pygit2.Oid:
+    """The root commit: only the auditor README (the chain's genesis is its digest)."""
+    from promote_action.signing.commit import create_signed_commit
+
+    tree = update_tree(repo, None, {ROOT_README: repo.create_blob(root_readme())})
+    who = identity(at)
+    return create_signed_commit(repo, key, tree=tree, parents=[],
+                                message="kfm-ledger: init\n", author=who, committer=who)
+
+
+def build_commit(repo: pygit2.Repository, key: Any, parent: pygit2.Oid, planned: Planned,
+                 ev: Event) -> tuple[pygit2.Oid, pygit2.Oid | None]:
+    """Write blobs, trees, the signed commit and (for a promotion) the signed tag."""
+    from promote_action.signing.commit import create_signed_commit, create_signed_tag
+
+    assert planned.entry is not None
+    base = repo[parent].peel(pygit2.Tree)
+    writes = {p: repo.create_blob(b) for p, b in planned.files.items()}
+    tree = update_tree(repo, base, writes)
+    who = identity(ev.at)
+    commit = create_signed_commit(repo, key, tree=tree, parents=[parent],
+                                  message=commit_message(planned.entry), author=who,
+                                  committer=who)
+    tag = None
+    if ev.type == "promotion":
+        tag = create_signed_tag(repo, key, name=tag_name(ev.slug, ev.version), target=commit,
+                                message=(f"kfm-promote: {ev.slug} {ev.version}\n\n"
+                                         f"Manifest: {ev.manifest_digest}\n"
+                                         f"Entry: #{planned.entry['seq']}\n"),
+                                tagger=who)
+    return commit, tag
+
+
+def describe_plan(planned: Planned) -> dict[str, Any]:
+    return {"seq": planned.seq, "entry": planned.entry,
+            "files": {p: sha(b) for p, b in sorted(planned.files.items())}}
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True)

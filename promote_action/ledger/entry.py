@@ -1,0 +1,106 @@
+"""Ledger entries: the record, its canonical bytes, its digest, and where it lives.
+
+An entry is the unit of the audit log: one per commit, hash-chained by `prev` (SHA-256 of
+the previous entry's RFC 8785 bytes), so the chain does not rest on git's SHA-1 alone.
+The file on the branch is a stable pretty rendering of the same JSON; `verify` re-renders
+each entry and requires byte equality, so no byte of a stored entry can change silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from promote_action.spec import canonical_bytes
+
+ENTRY_VERSION = "v1"
+POINTER_VERSION = "v1"
+ENTRY_TYPES = ("promotion", "denied", "quarantine", "quarantine_release")
+SHARD_SIZE = 1000
+ROOT_README = "README.md"
+
+
+def entry_path(seq: int) -> str:
+    """Sharded so an append rewrites O(1) trees: `entries/<seq // 1000>/<seq>.json`."""
+    if seq < 1:
+        raise ValueError("entry seq starts at 1")
+    return f"entries/{seq // SHARD_SIZE:06d}/{seq:09d}.json"
+
+
+def seq_from_path(path: str) -> int | None:
+    parts = path.split("/")
+    if len(parts) != 3 or parts[0] != "entries" or not parts[2].endswith(".json"):
+        return None
+    stem = parts[2][:-5]
+    if not (stem.isdigit() and len(stem) == 9 and parts[1].isdigit() and len(parts[1]) == 6):
+        return None
+    seq = int(stem)
+    return seq if seq >= 1 and entry_path(seq) == path else None
+
+
+def entry_digest(entry: dict[str, Any]) -> str:
+    """What the next entry's `prev` must equal (and what a checkpoint names)."""
+    return "sha256:" + hashlib.sha256(canonical_bytes(entry)).hexdigest()
+
+
+def genesis_prev(root_readme: bytes) -> str:
+    """`prev` of entry 1: the SHA-256 of the root commit's README, binding the chain to it."""
+    return "sha256:" + hashlib.sha256(root_readme).hexdigest()
+
+
+def render_json(value: Any) -> bytes:
+    """The one byte form of every JSON file the ledger stores (sorted keys, 2-space indent)."""
+    return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def version_dir(slug: str, version: str) -> str:
+    return f"datasets/{slug}/{version}"
+
+
+def pointer_path(slug: str) -> str:
+    return f"published/{slug}.json"
+
+
+def dataset_readme_path(slug: str) -> str:
+    return f"datasets/{slug}/README.md"
+
+
+def tag_name(slug: str, version: str) -> str:
+    return f"kfm/{slug}/{version}"
+
+
+def build_entry(*, seq: int, prev: str, type_: str, slug: str, version: str,
+                fields: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
+    """Assemble an entry; `fields` holds the type-specific and identity fields.
+
+    `files` maps every ledger path this commit writes (except the entry itself) to its
+    digest, so an auditor can check each stored byte against a signed, chained record.
+    """
+    if type_ not in ENTRY_TYPES:
+        raise ValueError(f"unknown entry type {type_!r}")
+    entry: dict[str, Any] = {
+        "kfm_ledger_entry_version": ENTRY_VERSION,
+        "seq": seq,
+        "prev": prev,
+        "type": type_,
+        "dataset_slug": slug,
+        "dataset_version_id": version,
+        "files": dict(sorted(files.items())),
+    }
+    for key, value in fields.items():
+        if key in entry:
+            raise ValueError(f"entry field {key!r} is reserved")
+        entry[key] = value
+    return entry
+
+
+def idempotency_key(type_: str, slug: str, version: str, subject: str | None,
+                    merge_commit: str | None) -> str:
+    """Same event, same key: (type, dataset version, manifest digest or decision id,
+    merge commit). A re-run that finds its key on the ledger writes nothing."""
+    digest = hashlib.sha256(canonical_bytes({
+        "type": type_, "dataset_slug": slug, "dataset_version_id": version,
+        "subject": subject, "merge_commit": merge_commit,
+    })).hexdigest()
+    return "sha256:" + digest

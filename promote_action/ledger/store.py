@@ -1,0 +1,143 @@
+"""Reading the ledger at a commit, and writing new trees without a checkout.
+
+`update_tree` rebuilds only the trees on the paths an append touches (pygit2 TreeBuilder
+seeded with the previous tree), so an append costs O(1) tree objects whatever the size of
+the ledger. `scratch_repo` gives dry runs and staged patches a throw-away object database
+that borrows the real one through git's alternates: they can build and hash the would-be
+commit with the same code, while the real repository gains no object and no ref.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from promote_action.errors import LedgerError
+from promote_action.ledger.entry import ROOT_README, entry_digest, genesis_prev
+
+BLOB = pygit2.enums.FileMode.BLOB
+TREE = pygit2.enums.FileMode.TREE
+
+
+def open_repo(path: Path) -> pygit2.Repository:
+    try:
+        return pygit2.Repository(str(path))
+    except (pygit2.GitError, KeyError) as e:
+        raise LedgerError(f"not a git repository ({e})", file=str(path)) from None
+
+
+def branch_ref(branch: str) -> str:
+    return branch if branch.startswith("refs/") else f"refs/heads/{branch}"
+
+
+def resolve_tip(repo: pygit2.Repository, ref: str) -> pygit2.Oid | None:
+    try:
+        return repo.references[ref].resolve().target  # type: ignore[no-any-return]
+    except KeyError:
+        return None
+
+
+class LedgerView:
+    """Read-only access to the ledger tree at one commit (or an empty ledger)."""
+
+    def __init__(self, repo: pygit2.Repository, commit_id: pygit2.Oid | None):
+        self.repo = repo
+        self.commit_id = commit_id
+        self.tree = repo[commit_id].peel(pygit2.Tree) if commit_id is not None else None
+
+    def read(self, path: str) -> bytes | None:
+        if self.tree is None:
+            return None
+        try:
+            obj = self.tree[path]
+        except KeyError:
+            return None
+        if obj.type != pygit2.enums.ObjectType.BLOB:
+            return None
+        return self.repo[obj.id].data  # type: ignore[no-any-return]
+
+    def read_json(self, path: str) -> Any:
+        raw = self.read(path)
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as e:
+            raise LedgerError(f"ledger file is not JSON ({e})", file=path) from None
+
+    def list_dir(self, path: str) -> list[str]:
+        if self.tree is None:
+            return []
+        try:
+            obj = self.tree[path] if path else self.tree
+        except KeyError:
+            return []
+        if obj.type != pygit2.enums.ObjectType.TREE:
+            return []
+        return sorted(e.name for e in self.repo[obj.id])
+
+    def head_entry(self) -> tuple[int, str, dict[str, Any] | None]:
+        """(seq, digest, entry) of the newest entry; (0, genesis prev, None) when empty."""
+        shards = [s for s in self.list_dir("entries") if s.isdigit()]
+        for shard in reversed(shards):
+            names = [n for n in self.list_dir(f"entries/{shard}") if n.endswith(".json")]
+            if names:
+                path = f"entries/{shard}/{names[-1]}"
+                entry = self.read_json(path)
+                if not isinstance(entry, dict) or not isinstance(entry.get("seq"), int):
+                    raise LedgerError("ledger head entry is malformed", file=path)
+                return entry["seq"], entry_digest(entry), entry
+        readme = self.read(ROOT_README)
+        if readme is None:
+            raise LedgerError("ledger branch has no root README.md (not a kfm ledger?)")
+        return 0, genesis_prev(readme), None
+
+
+def update_tree(repo: pygit2.Repository, base: pygit2.Tree | None,
+                writes: dict[str, pygit2.Oid]) -> pygit2.Oid:
+    """New tree = `base` with `writes` (path -> blob id) applied; untouched subtrees shared."""
+    files: dict[str, pygit2.Oid] = {}
+    subdirs: dict[str, dict[str, pygit2.Oid]] = {}
+    for path, oid in writes.items():
+        head, _, rest = path.partition("/")
+        if not head or head in (".", "..") or path.endswith("/"):
+            raise LedgerError(f"refusing to write malformed ledger path {path!r}")
+        if rest:
+            subdirs.setdefault(head, {})[rest] = oid
+        else:
+            files[head] = oid
+    if set(files) & set(subdirs):
+        raise LedgerError(f"ledger path is both a file and a directory: {sorted(files)}")
+    tb = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
+    for name, oid in files.items():
+        tb.insert(name, oid, BLOB)
+    for name, sub in subdirs.items():
+        sub_base = None
+        if base is not None and name in base:
+            obj = base[name]
+            if obj.type != pygit2.enums.ObjectType.TREE:
+                raise LedgerError(f"ledger path {name!r} is a file, expected a directory")
+            sub_base = repo[obj.id]
+        tb.insert(name, update_tree(repo, sub_base, sub), TREE)
+    return tb.write()  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def scratch_repo(repo: pygit2.Repository) -> Iterator[pygit2.Repository]:
+    """A temporary bare repo that reads `repo`'s objects (alternates) and writes its own."""
+    tmp = tempfile.mkdtemp(prefix="kfm-ledger-scratch-")
+    try:
+        scratch = pygit2.init_repository(tmp, bare=True)
+        objects = Path(repo.path) / "objects"
+        (Path(tmp) / "objects" / "info" / "alternates").write_text(f"{objects.resolve()}\n")
+        scratch = pygit2.Repository(tmp)  # reopen so the alternates are read
+        yield scratch
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
