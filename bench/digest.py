@@ -83,13 +83,19 @@ def xargs_run(tool: list[str], paths: list[Path], procs: int, per_call: int) -> 
     return out.stdout.decode()
 
 
-def timed(fn: Callable[[], object], runs: int) -> tuple[float, object]:
-    times, value = [], None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), value
+def interleaved(contenders: dict[str, Callable[[], object]], runs: int
+                ) -> dict[str, float]:
+    """Median wall time of each contender, running them in rounds (one run of each per
+    round, rotating the order) so a load spike on a shared machine hits all of them alike
+    instead of whichever happened to be running."""
+    names = list(contenders)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(runs):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            t0 = time.perf_counter()
+            contenders[name]()
+            times[name].append(time.perf_counter() - t0)
+    return {n: statistics.median(ts) for n, ts in times.items()}
 
 
 def parse_openssl(text: str) -> dict[str, str]:
@@ -123,64 +129,49 @@ def bench(root: Path, args: argparse.Namespace) -> int:
     many, big = make_data(root, args.files, args.total_mib << 20, args.big_mib << 20)
     warm([*many, big])
     rels = [p.relative_to(root).as_posix() for p in many]
-    failures: list[str] = []
+    size_many, size_big = sum(p.stat().st_size for p in many), big.stat().st_size
+    failures = check_correctness(root, many, big)
 
     # Reference: the fastest openssl batching (fewer spawns vs. better balance).
     batches = sorted({max(1, len(many) // cores), max(1, len(many) // (cores * 8))})
-    ref_rows = []
-    ref_digests: dict[str, str] = {}
-    for per_call in batches:
-        t, out = timed(lambda n=per_call: xargs_run(["openssl", "dgst", "-sha256"], many,
-                                                    cores, n), args.runs)
-        ref_rows.append((f"openssl xargs -P{cores} -n{per_call}", t))
-        ref_digests = parse_openssl(str(out))
-    t_ssl_many = min(t for _, t in ref_rows)
-    t_sum_many, _ = timed(lambda: xargs_run(["sha256sum"], many, cores, batches[-1]),
-                          args.runs)
-    t_lib_many, lib = timed(lambda: hash_files(many), args.runs)
-    t_ws_many, ws = timed(lambda: Workspace(root).digest_many(rels), args.runs)
+    ssl = ["openssl", "dgst", "-sha256"]
+    many_c: dict[str, Callable[[], object]] = {
+        f"openssl xargs -P{cores} -n{n}": (lambda n=n: xargs_run(ssl, many, cores, n))
+        for n in batches}
+    many_c[f"sha256sum xargs -P{cores} -n{batches[-1]}"] = lambda: xargs_run(
+        ["sha256sum"], many, cores, batches[-1])
+    many_c["hash_files (threads)"] = lambda: hash_files(many)
+    many_c["Workspace.digest_many"] = lambda: Workspace(root).digest_many(rels)
+    t_many = interleaved(many_c, args.runs)
+    big_c: dict[str, Callable[[], object]] = {
+        "openssl dgst -sha256 (one file)": lambda: subprocess.run(
+            [*ssl, str(big)], capture_output=True, check=True),
+        "sha256sum (one file)": lambda: subprocess.run(["sha256sum", str(big)],
+                                                       capture_output=True, check=True),
+        "hash_files (one file)": lambda: hash_files([big]),
+        "Workspace.digest_many (one file)": lambda: Workspace(root).digest_many(["big.bin"]),
+    }
+    t_big = interleaved(big_c, args.runs)
 
-    t_ssl_big, out_big = timed(lambda: subprocess.run(
-        ["openssl", "dgst", "-sha256", str(big)], capture_output=True, text=True,
-        check=True).stdout, args.runs)
-    t_sum_big, _ = timed(lambda: subprocess.run(["sha256sum", str(big)], capture_output=True,
-                                                check=True), args.runs)
-    t_lib_big, lib_big = timed(lambda: hash_files([big]), args.runs)
-    t_ws_big, _ = timed(lambda: Workspace(root).digest_many(["big.bin"]), args.runs)
-
-    # Correctness before speed: every digest must equal openssl's.
-    assert isinstance(lib, dict) and isinstance(ws, dict) and isinstance(lib_big, dict)
-    bad = [p for p in many if lib[str(p)] != ref_digests.get(str(p))
-           or ws[p.relative_to(root).as_posix()] != lib[str(p)]]
-    if bad or lib_big[str(big)] != parse_openssl(str(out_big)).get(str(big)):
-        failures.append(f"digest mismatch vs openssl ({len(bad)} of many files / big file)")
-
-    size_many = sum(p.stat().st_size for p in many)
+    ref_many = min(t for n, t in t_many.items() if n.startswith("openssl"))
+    ref_big = t_big["openssl dgst -sha256 (one file)"]
+    targets = {"hash_files (threads)": MANY_TARGET, "Workspace.digest_many": MANY_TARGET,
+               "hash_files (one file)": BIG_TARGET,
+               "Workspace.digest_many (one file)": BIG_TARGET}
     print(f"data: {len(many)} files, {size_many / 2**20:.0f} MiB; one file of "
-          f"{big.stat().st_size / 2**20:.0f} MiB; {cores} cores; median of {args.runs} runs")
+          f"{size_big / 2**20:.0f} MiB; {cores} cores; median of {args.runs} interleaved runs")
     print(f"{'case':<44} {'seconds':>8} {'MiB/s':>8} {'x ref':>7} {'target':>7}")
-    rows: list[tuple[str, float, float, float, float | None]] = []
-    for name, t in ref_rows:
-        rows.append((name, t, size_many, t_ssl_many, None))
-    rows += [
-        (f"sha256sum xargs -P{cores} -n{batches[-1]}", t_sum_many, size_many, t_ssl_many, None),
-        ("hash_files (threads)", t_lib_many, size_many, t_ssl_many, MANY_TARGET),
-        ("Workspace.digest_many", t_ws_many, size_many, t_ssl_many, MANY_TARGET),
-        ("openssl dgst -sha256 (one file)", t_ssl_big, big.stat().st_size, t_ssl_big, None),
-        ("sha256sum (one file)", t_sum_big, big.stat().st_size, t_ssl_big, None),
-        ("hash_files (one file)", t_lib_big, big.stat().st_size, t_ssl_big, BIG_TARGET),
-        ("Workspace.digest_many (one file)", t_ws_big, big.stat().st_size, t_ssl_big,
-         BIG_TARGET),
-    ]
-    for name, t, size, ref, target in rows:
-        ratio = t / ref
-        mark = f"{target:.2f}" if target else "-"
-        if target and ratio > target:
-            mark += " MISS"
-            failures.append(f"{name}: {ratio:.3f}x > {target}x")
-        print(f"{name:<44} {t:8.3f} {size / 2**20 / t:8.0f} {ratio:7.3f} {mark:>7}")
-    print(f"sha256sum / openssl: {t_sum_many / t_ssl_many:.2f}x (many files), "
-          f"{t_sum_big / t_ssl_big:.2f}x (one file)")
+    for table, size, ref in ((t_many, size_many, ref_many), (t_big, size_big, ref_big)):
+        for name, t in table.items():
+            ratio, target = t / ref, targets.get(name)
+            mark = f"{target:.2f}" if target else "-"
+            if target and ratio > target:
+                mark += " MISS"
+                failures.append(f"{name}: {ratio:.3f}x > {target}x")
+            print(f"{name:<44} {t:8.3f} {size / 2**20 / t:8.0f} {ratio:7.3f} {mark:>7}")
+    sum_many = t_many[f"sha256sum xargs -P{cores} -n{batches[-1]}"]
+    print(f"sha256sum / openssl: {sum_many / ref_many:.2f}x (many files), "
+          f"{t_big['sha256sum (one file)'] / ref_big:.2f}x (one file)")
 
     before, after = peak_rss_mib(big)
     print(f"peak RSS hashing the big file in a fresh process: {before:.1f} MiB before, "
@@ -193,6 +184,17 @@ def bench(root: Path, args: argparse.Namespace) -> int:
     for f in failures:
         print(f"FAIL: {f}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def check_correctness(root: Path, many: list[Path], big: Path) -> list[str]:
+    """Correctness before speed: every digest must equal openssl's (taken from one
+    sequential run, since parallel runs may interleave their output lines)."""
+    ref = parse_openssl(xargs_run(["openssl", "dgst", "-sha256"], [*many, big], 1, 500))
+    lib = hash_files([*many, big])
+    ws = Workspace(root).digest_many([p.relative_to(root).as_posix() for p in [*many, big]])
+    bad = [p for p in [*many, big] if lib[str(p)] != ref.get(str(p))
+           or ws[p.relative_to(root).as_posix()] != lib[str(p)]]
+    return [f"digest mismatch vs openssl: {len(bad)} files"] if bad else []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,5 @@
 package kfm.promote_test
 
-import data.kfm.promote
-
 approval(principal) := {"role": "steward", "principal": principal, "approved_at": "2026-03-01T12:00:00Z"}
 
 test_approval_missing_fires_at_promote_without_approvals if {
@@ -24,11 +22,11 @@ test_approval_missing_fires_for_steward_role_claimed_by_non_steward if {
 }
 
 test_approval_missing_fires_without_steward_data if {
-	d := promote.decision with input as good with data.kfm.stewards as null
+	d := data.kfm.promote.decision with input as good with data.kfm.stewards as null
 	some r in d.deny
 	r.code == "F.approval_missing"
 	d.allow == false
-	d2 := promote.decision with input as good
+	d2 := data.kfm.promote.decision with input as good with data.kfm.stewards as {}
 	d2.allow == false
 }
 

@@ -1,7 +1,9 @@
 # Destinations: a promotion may only write to ledger paths on the allow-list
 # (tables.destinations). Patterns use {slug} and {version} (dataset_version_id or
-# version_label); a pattern ending in "/" allows paths below it. Paths with empty, "."
-# or ".." segments or backslashes never match, so no pattern can be walked out of.
+# version_label); a pattern ending in "/" allows that prefix itself (a request to write
+# "anything under it", as the ledger writer asks) and every path below it. Paths with
+# empty, "." or ".." segments or backslashes never match, so no pattern can be walked
+# out of; the ledger writer re-checks each concrete path against the same table.
 package kfm.promote
 
 deny contains {
@@ -30,7 +32,7 @@ version_names contains v if {
 
 destination_safe(d) if {
 	not contains(d, "\\")
-	every part in split(d, "/") {
+	every part in split(trim_suffix(d, "/"), "/") {
 		not part in {"", ".", ".."}
 	}
 }
@@ -38,7 +40,6 @@ destination_safe(d) if {
 destination_matches(d, pattern) if {
 	endswith(pattern, "/")
 	startswith(d, pattern)
-	count(d) > count(pattern)
 }
 
 destination_matches(d, pattern) if {

@@ -1,9 +1,7 @@
 package kfm.promote_test
 
-import data.kfm.promote
-
 test_allow_defaults_to_false_without_input if {
-	promote.decision.allow == false with input as {}
+	data.kfm.promote.decision.allow == false with input as {}
 }
 
 test_decision_has_the_four_keys if {

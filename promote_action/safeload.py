@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,9 @@ from promote_action.errors import InputError, MissingFileError
 
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
+MAX_NODES = 250_000
+MAX_YAML_BYTES = 512 * 1024
+MAX_YAML_EVENTS = 5_000
 MAX_SAFE_INTEGER = 2**53 - 1
 _JSON_SUFFIXES = {".json", ".jsonld", ".geojson"}
 
@@ -49,17 +54,30 @@ def escape_pointer_token(token: str) -> str:
 
 
 def read_limited(path: Path, display: str, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
-    """Read a file whole, refusing it before reading when it is over `limit` bytes."""
+    """Read a regular file whole, refusing it before reading when it is over `limit` bytes.
+
+    The file is opened non-blocking and checked with `fstat` on the open descriptor: a
+    FIFO or device committed (or symlinked) in place of a document must fail at once,
+    not hang the run or stream `/dev/zero`.
+    """
     try:
-        size = os.stat(path).st_size
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise MissingFileError("file not found", file=display) from None
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", file=display) from e
-    if size > limit:
-        raise InputError(f"file is {size} bytes, over the {limit}-byte limit", file=display)
-    with open(path, "rb") as fh:
-        data = fh.read(limit + 1)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+        os.close(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("not a regular file", file=display)
+        raise InputError(f"file is {st.st_size} bytes, over the {limit}-byte limit",
+                         file=display)
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            data = fh.read(limit + 1)
+        except OSError as e:
+            raise InputError(f"cannot read: {e.strerror}", file=display) from e
     if len(data) > limit:
         raise InputError(f"file is over the {limit}-byte limit", file=display)
     return data
@@ -93,24 +111,6 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-finite number {name} is not allowed")
 
 
-def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > 16:
-        raise ValueError(f"integer {text[:20]}… is outside the I-JSON range (±2^53-1)")
-    value = int(text)
-    if abs(value) > MAX_SAFE_INTEGER:
-        raise ValueError(f"integer {text} is outside the I-JSON range (±2^53-1)")
-    return value
-
-
-def _parse_float(text: str) -> float:
-    if len(text) > 64:
-        raise ValueError(f"number {text[:20]}… is too long")
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text} overflows to infinity")
-    return value
-
-
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -121,37 +121,49 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def load_json_text(text: str, display: str) -> Any:
-    """Strict JSON: no duplicate keys, NaN/Infinity, huge or unsafe numbers, bad Unicode."""
+    """Strict JSON: no duplicate keys, NaN/Infinity, huge or unsafe numbers, bad Unicode.
+
+    Numbers are parsed by the C scanner (no per-number Python hook: 8 MB of numbers would
+    otherwise take seconds) and range-checked afterwards by `check_json_value`; Python's
+    own 4,300-digit guard turns integer-parsing bombs into a ValueError first.
+    """
     try:
-        data = json.loads(
-            text,
-            object_pairs_hook=_pairs,
-            parse_constant=_reject_constant,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-        )
+        data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         raise InputError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}",
                          file=display) from e
     except RecursionError as e:
         raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file=display) from e
     except ValueError as e:
-        raise InputError(str(e), file=display) from e
+        msg = str(e)
+        if "integer string conversion" in msg:
+            msg = "integer with thousands of digits is outside the I-JSON range (±2^53-1)"
+        raise InputError(msg, file=display) from e
     check_json_value(data, display)
     return data
 
 
 def check_json_value(data: Any, display: str) -> None:
-    """Iteratively check depth, string validity and key types of an already-built value."""
+    """Iteratively check size, depth, string validity and key types of a built value.
+
+    The node budget bounds every later pass (schema checks, RFC 8785, the policy input)
+    no matter how the bytes were spent.
+    """
     stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    nodes = 1
     while stack:
         value, pointer, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise InputError(f"nesting deeper than {MAX_DEPTH} levels", file=display,
-                             field=pointer or "/")
+                             field=_short(pointer))
         if isinstance(value, str):
             _check_string(value, display, pointer)
-        elif isinstance(value, dict):
+            continue
+        if isinstance(value, dict | list):
+            nodes += len(value)  # counted before pushing, so the stack stays bounded too
+            if nodes > MAX_NODES:
+                raise InputError(f"more than {MAX_NODES} values in one document", file=display)
+        if isinstance(value, dict):
             for k, v in value.items():
                 if not isinstance(k, str):
                     raise InputError(f"non-string key {k!r}", file=display, field=pointer or "/")
@@ -168,15 +180,25 @@ def check_json_value(data: Any, display: str) -> None:
                                  field=pointer or "/")
         elif isinstance(value, float):
             if not math.isfinite(value):
-                raise InputError("non-finite number", file=display, field=pointer or "/")
+                raise InputError("non-finite number (overflows to infinity)", file=display,
+                                 field=pointer or "/")
         else:
             raise InputError(f"unsupported value of type {type(value).__name__}",
                              file=display, field=pointer or "/")
 
 
+def _short(pointer: str) -> str:
+    """A pointer short enough for a one-line message (deep ones are thousands of chars)."""
+    if not pointer:
+        return "/"
+    return pointer if len(pointer) <= 80 else pointer[:60] + "/…"
+
+
 def _check_string(s: str, display: str, pointer: str) -> None:
     if "\x00" in s:
         raise InputError("NUL character in string", file=display, field=pointer or "/")
+    if s.isascii():
+        return
     try:
         s.encode("utf-8", errors="strict")
     except UnicodeEncodeError as e:
@@ -186,63 +208,138 @@ def _check_string(s: str, display: str, pointer: str) -> None:
 
 # --- YAML -------------------------------------------------------------------------------
 
+# Plain decimal only: `0777`, `0o17`, `0x1f`, `1_000` and `1:20` mean different numbers
+# (or strings) to YAML 1.1 and 1.2 readers, so two tools would hash different data.
+_YAML_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
+_YAML_FLOAT_RE = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")
+
+
+class _Reject(Exception):
+    """Raised from inside the parser; turned into an InputError that names the file."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _checked_parser_class() -> Any:
+    """A ruamel Parser that vets every event as the composer pulls it (one pass).
+
+    Checking in `get_event` means an alias, anchor, tag, directive or over-deep collection
+    is refused before the composer builds anything from it, and a single pass halves the
+    cost of the pure-Python parser (the slowest step for a large document).
+    """
+    global _PARSER_CLASS
+    if _PARSER_CLASS is not None:
+        return _PARSER_CLASS
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        DocumentStartEvent,
+        NodeEvent,
+        ScalarEvent,
+    )
+    from ruamel.yaml.parser import Parser
+
+    class CheckedParser(Parser):  # type: ignore[misc]
+        def reset_parser(self) -> None:
+            super().reset_parser()
+            self.kfm_events = 0
+            self.kfm_depth = 0
+            self.kfm_docs = 0
+
+        def get_event(self) -> Any:
+            ev = super().get_event()
+            self.kfm_events += 1
+            line = ev.start_mark.line + 1 if ev.start_mark is not None else 0
+            if self.kfm_events > MAX_YAML_EVENTS:
+                raise _Reject(line, f"more than {MAX_YAML_EVENTS} YAML nodes")
+            if isinstance(ev, DocumentStartEvent):
+                self.kfm_docs += 1
+                if self.kfm_docs > 1:
+                    raise _Reject(line, "multi-document streams are not allowed")
+                if getattr(ev, "version", None) not in (None, (1, 2)):
+                    version = ".".join(map(str, ev.version))
+                    raise _Reject(line, f"%YAML {version} directive: only YAML 1.2 is read")
+                if getattr(ev, "tags", None):
+                    raise _Reject(line, "%TAG directives are not allowed")
+            elif isinstance(ev, AliasEvent):
+                raise _Reject(line, f"YAML aliases (*{ev.anchor}) are not allowed")
+            if isinstance(ev, NodeEvent) and ev.anchor is not None:
+                raise _Reject(line, f"YAML anchors (&{ev.anchor}) are not allowed")
+            if isinstance(ev, ScalarEvent):
+                implicit = getattr(ev, "implicit", None)
+                if ev.tag not in (None, "!") and not (implicit and implicit[0]):
+                    raise _Reject(line, f"YAML tags ({ev.tag}) are not allowed")
+            elif isinstance(ev, CollectionStartEvent):
+                if ev.tag is not None and not ev.implicit:
+                    raise _Reject(line, f"YAML tags ({ev.tag}) are not allowed")
+                self.kfm_depth += 1
+                if self.kfm_depth > MAX_DEPTH:
+                    raise _Reject(line, f"nesting deeper than {MAX_DEPTH} levels")
+            elif isinstance(ev, CollectionEndEvent):
+                self.kfm_depth -= 1
+            return ev
+
+    _PARSER_CLASS = CheckedParser
+    return CheckedParser
+
+
+def _checked_scanner_class() -> Any:
+    """A ruamel Scanner that refuses deep flow nesting (`[[[[…`) while tokenizing.
+
+    The scanner reads ahead over a run of `[` looking for a possible simple key, before
+    the parser sees a single event, so the depth limit must also live here.
+    """
+    global _SCANNER_CLASS
+    if _SCANNER_CLASS is not None:
+        return _SCANNER_CLASS
+    from ruamel.yaml.scanner import Scanner
+
+    class CheckedScanner(Scanner):  # type: ignore[misc]
+        def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
+            if len(self.flow_context) >= MAX_DEPTH:
+                raise _Reject(self.reader.get_mark().line + 1,
+                              f"nesting deeper than {MAX_DEPTH} levels")
+            super().fetch_flow_collection_start(TokenClass, to_push)
+
+    _SCANNER_CLASS = CheckedScanner
+    return CheckedScanner
+
+
+_SCANNER_CLASS: Any = None
+
+
+_PARSER_CLASS: Any = None
+
 
 def load_yaml_text(text: str, display: str) -> Document:
     """Safe YAML 1.2 with no anchors, aliases, tags, merge keys, timestamps or streams.
 
-    The event pre-scan runs before any node is composed so hostile structure is refused in
-    time linear in the file size.
+    Every event is vetted before the composer uses it (see `_checked_parser_class`), and
+    the input is bounded in bytes and events, so hostile structure is refused in time
+    linear in a small budget: the pure-Python parser costs ~50 µs per event.
     """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
-    from ruamel.yaml.events import (
-        AliasEvent,
-        CollectionStartEvent,
-        DocumentStartEvent,
-        MappingEndEvent,
-        NodeEvent,
-        ScalarEvent,
-        SequenceEndEvent,
-    )
+    from ruamel.yaml.reader import ReaderError
 
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_YAML_BYTES:
+        raise InputError(f"YAML file is {size} bytes, over the {MAX_YAML_BYTES}-byte limit "
+                         "for YAML (use JSON for large documents)", file=display)
     yaml = YAML(typ="safe", pure=True)
+    yaml.Parser = _checked_parser_class()
+    yaml.Scanner = _checked_scanner_class()
     try:
-        docs = 0
-        depth = 0
-        for ev in yaml.parse(text):
-            line = ev.start_mark.line + 1 if ev.start_mark is not None else 0
-            if isinstance(ev, DocumentStartEvent):
-                docs += 1
-                if docs > 1:
-                    raise InputError(f"line {line}: multi-document streams are not allowed",
-                                     file=display)
-            elif isinstance(ev, AliasEvent):
-                raise InputError(f"line {line}: YAML aliases (*{ev.anchor}) are not allowed",
-                                 file=display)
-            if isinstance(ev, NodeEvent) and ev.anchor is not None:
-                raise InputError(f"line {line}: YAML anchors (&{ev.anchor}) are not allowed",
-                                 file=display)
-            if isinstance(ev, ScalarEvent | CollectionStartEvent):
-                tag = ev.tag
-                implicit = getattr(ev, "implicit", None)
-                explicit_tag = tag is not None and tag != "!" and (
-                    not isinstance(ev, ScalarEvent) or not (implicit and implicit[0])
-                )
-                if isinstance(ev, CollectionStartEvent):
-                    explicit_tag = tag is not None and not ev.implicit
-                if explicit_tag:
-                    raise InputError(f"line {line}: YAML tags ({tag}) are not allowed",
-                                     file=display)
-            if isinstance(ev, CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise InputError(f"line {line}: nesting deeper than {MAX_DEPTH} levels",
-                                     file=display)
-            elif isinstance(ev, MappingEndEvent | SequenceEndEvent):
-                depth -= 1
         node = yaml.compose(text)
-    except InputError:
-        raise
+    except _Reject as e:
+        raise InputError(f"line {e.line}: {e.message}", file=display) from None
+    except ReaderError as e:
+        raise InputError(f"unacceptable character at position {e.position}: {e.reason}",
+                         file=display) from e
     except MarkedYAMLError as e:
         mark = e.problem_mark
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -301,10 +398,17 @@ def _construct(node: Any, yaml: Any, doc: Document, pointer: str) -> Any:
         if node.tag == "tag:yaml.org,2002:str":
             return node.value
         if node.tag == "tag:yaml.org,2002:int":
-            digits = node.value.lstrip("+-")
-            if len(digits) > 20:
+            if not _YAML_INT_RE.match(node.value):
+                raise InputError(f"{where}: ambiguous integer {node.value[:40]!r} (YAML 1.1 and "
+                                 "1.2 read it differently); write plain decimal or quote it",
+                                 file=doc.path, field=pointer or "/")
+            if len(node.value.lstrip("+-")) > 20:
                 raise InputError(f"{where}: integer outside the I-JSON range", file=doc.path,
                                  field=pointer or "/")
+        if node.tag == "tag:yaml.org,2002:float" and not _YAML_FLOAT_RE.match(node.value) \
+                and node.value.lower().lstrip("+-") not in {".inf", ".nan"}:
+            raise InputError(f"{where}: ambiguous number {node.value[:40]!r}; write plain "
+                             "decimal or quote it", file=doc.path, field=pointer or "/")
         try:
             value = yaml.constructor.construct_object(node, deep=True)
         except (ValueError, OverflowError) as e:

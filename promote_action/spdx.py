@@ -176,7 +176,7 @@ def parse(text: str) -> Node:
     node = p.expr()
     rest = p.peek()
     if rest is not None:
-        if rest.upper() in OPERATORS:
+        if rest.upper() in OPERATORS and rest != rest.upper():
             raise ExpressionError(f"operator {rest!r} must be upper case ({rest.upper()})")
         raise ExpressionError(f"unexpected {rest!r} after a complete expression "
                               "(join terms with AND, OR or WITH)")

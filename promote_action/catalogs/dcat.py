@@ -19,7 +19,7 @@ from promote_action.schemas import schema_errors
 
 SCHEMA = "dcat_kfm.schema.json"
 DATASET_TYPE = "dcat:Dataset"
-_SPDX_URI = re.compile(r"^https?://spdx\.org/licenses/([A-Za-z0-9.+-]+?)(\.html|\.json)?$")
+_SPDX_URI = re.compile(r"^https?://spdx\.org/licenses/([^\s/?#()]+?)(\.html|\.json)?$")
 _OPERATORS = {"AND", "OR", "WITH"}
 
 
@@ -144,7 +144,8 @@ def license_ids(node: dict[str, Any]) -> list[str]:
 
 def expression_ids(expression: str) -> list[str]:
     """License ids in an SPDX expression (operators and WITH-exceptions left out)."""
-    tokens = re.findall(r"[A-Za-z0-9.+:-]+", expression)
+    # Not a validator (gate B judges the expression): anything between spaces/parens.
+    tokens = re.findall(r"[^\s()]+", expression)
     out, skip = [], False
     for t in tokens:
         if skip:

@@ -108,31 +108,33 @@ def verify_claims(ctx: GateContext, claims: list[Claim], reasons: list[Reason]) 
     hashed up front by the pipeline; the workspace cache makes this free for them)."""
     for c in claims:
         if c.digest is None:
-            reasons.append(Reason(f"D.digest_mismatch_{c.kind}",
-                                  f"{c.target} is listed without a sha256 digest", c.doc,
-                                  c.pointer))
-            continue
+            continue  # reported by the profile, or by `record_artifacts` for artifacts
         link = ctx.links.get(c.target)
         actual = link.actual if link is not None and link.actual else ctx.digest(c.target)
         if c.digest != actual:
             reasons.append(Reason(f"D.digest_mismatch_{c.kind}",
-                                  f"{c.target}: catalog claims {c.digest}, the file on disk "
+                                  f"{c.target}: {c.doc} claims {c.digest}, the file on disk "
                                   f"is {actual}", c.doc, c.pointer))
 
 
-def record_artifacts(ctx: GateContext, kind: str, doc: str, pointer: str,
-                     claims: list[Claim], artifacts: list[str], reasons: list[Reason],
+def record_artifacts(ctx: GateContext, kind: str, where: tuple[str, str],
+                     claims: list[Claim], required: list[str], reasons: list[Reason],
                      hint: str) -> None:
-    """Each artifact must be claimed in this catalog; record what the catalog says into
-    the artifact's hash links (the capsule carries them to the policy)."""
+    """Each `required` artifact must be claimed in this catalog; what the catalog says
+    about any artifact goes into its hash links (the capsule carries them to the policy)."""
     by_target: dict[str, Claim] = {}
     for c in claims:
         by_target.setdefault(c.target, c)
-    for path in artifacts:
+    for path in ctx.artifact_paths():
         claim = by_target.get(path)
         if claim is None:
-            reasons.append(Reason(f"D.artifact_not_in_{kind}",
-                                  f"published artifact {path} is not listed: {hint}", doc,
-                                  pointer))
+            if path in required:
+                reasons.append(Reason(f"D.artifact_not_in_{kind}",
+                                      f"published artifact {path} is not listed: {hint}",
+                                      *where))
             continue
+        if claim.digest is None:
+            reasons.append(Reason(f"D.digest_mismatch_{kind}",
+                                  f"artifact {path} is listed without a sha256 digest",
+                                  claim.doc, claim.pointer))
         setattr(ctx.link(path), kind, claim.digest if is_sha256_digest(claim.digest) else None)

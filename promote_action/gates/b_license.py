@@ -44,8 +44,14 @@ def check_sources(ctx: GateContext, reasons: list[Reason]) -> None:
             "registry entry (publisher, access_url, terms_url, license_snapshot)",
             ctx.spec_path, "/sources"))
         return
+    seen: set[str] = set()
     for i, src in enumerate(sources):
         field = f"/sources/{i}/entry"
+        if src["id"] in seen:
+            reasons.append(Reason("B.source_entry_invalid",
+                                  f"source id {src['id']!r} is listed twice", ctx.spec_path,
+                                  f"/sources/{i}/id"))
+        seen.add(src["id"])
         doc = ctx.try_load(src["entry"], "B.source_entry_missing", reasons, field=field)
         if doc is None:
             continue
@@ -114,25 +120,27 @@ def check_license(ctx: GateContext, reasons: list[Reason]) -> list[list[str]] | 
         if not str(lic.get(key) or "").strip():
             reasons.append(Reason(code, f"license.{key} is empty: name the {what}", where,
                                   f"/license/{key}"))
-    form = _check_expression(str(lic.get("spdx") or ""), where, reasons)
-    _check_use(ctx, form, reasons)
+    form, clear = _check_expression(str(lic.get("spdx") or ""), where, reasons)
+    # An unclear license is one finding, not also "incompatible" with every use.
+    _check_use(ctx, form if clear else None, reasons)
     return form
 
 
 def _check_expression(text: str, where: str, reasons: list[Reason]
-                      ) -> list[list[str]] | None:
+                      ) -> tuple[list[list[str]] | None, bool]:
+    """(DNF or None when it is not an expression, whether every term is a clear id)."""
     ptr = "/license/spdx"
     if not text.strip():
         reasons.append(Reason("B.license_missing",
                               "license.spdx is empty: give an SPDX id or expression",
                               where, ptr))
-        return None
+        return None, False
     c = spdx.classify(text)
     if c.error is not None:
         reasons.append(Reason("B.license_unparsable",
                               f"license.spdx {text!r} is not an SPDX expression: {c.error}",
                               where, ptr))
-        return None
+        return None, False
     problems = []
     if c.unclear:
         problems.append(f"{', '.join(c.unclear)} states no license")
@@ -146,7 +154,7 @@ def _check_expression(text: str, where: str, reasons: list[Reason]
         reasons.append(Reason("B.license_unclear",
                               f"license.spdx {text!r} is unclear: {'; '.join(problems)}",
                               where, ptr))
-    return c.dnf
+    return c.dnf, not problems
 
 
 def _check_use(ctx: GateContext, form: list[list[str]] | None, reasons: list[Reason]

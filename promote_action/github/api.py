@@ -51,6 +51,7 @@ class PullInfo:
     base_ref: str
     head_ref: str
     html_url: str
+    author: str = ""
 
 
 def _env_number(name: str, default: float) -> float:
@@ -163,7 +164,8 @@ def _pull_info(p: Any) -> PullInfo:
     return PullInfo(number=int(p.number), title=str(p.title or ""),
                     merged=p.merged_at is not None,
                     merge_commit_sha=p.merge_commit_sha, base_ref=str(p.base.ref),
-                    head_ref=str(p.head.ref), html_url=str(p.html_url or ""))
+                    head_ref=str(p.head.ref), html_url=str(p.html_url or ""),
+                    author=str(p.user.login) if p.user else "")
 
 
 def _describe(exc: Exception | None) -> str:

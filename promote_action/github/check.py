@@ -12,6 +12,7 @@ from pathlib import Path
 
 from promote_action.github.changes import discover, export_dir
 from promote_action.github.context import GitHubEnv
+from promote_action.github.outputs import warning_command
 from promote_action.github.runner import ActionOptions, evaluate_dir, exit_code, publish
 from promote_action.report.markdown import RenderContext
 
@@ -49,9 +50,9 @@ def run_check(env: GitHubEnv, opts: ActionOptions) -> int:
             outcomes.append(outcome)
             annotations += notes
     for f in [*policy_changes, *changes.trust_files]:
-        annotations.append(f"::warning file={f},title=kfm-promote::this PR changes the policy "
-                           "or trust root; it needs steward review and does not apply to "
-                           "its own check")
+        annotations.append(warning_command(
+            "this PR changes the policy or trust root; it needs steward review and does not "
+            "apply to its own check", file=f))
     print(f"kfm-promote: {len(outcomes)} changed dataset(s) judged by the policy at "
           f"{pr.base_sha[:12]}")
     show = bool(outcomes or policy_changes or changes.trust_files)

@@ -47,3 +47,10 @@ def error_command(message: str, title: str = "kfm-promote") -> str:
     """`::error::` line; the title is escaped as a property, the message as data."""
     t = escape_data(title).replace(":", "%3A").replace(",", "%2C")
     return f"::error title={t}::{escape_data(message)}"
+
+
+def warning_command(message: str, *, file: str = "", title: str = "kfm-promote") -> str:
+    def prop(v: str) -> str:
+        return escape_data(v).replace(":", "%3A").replace(",", "%2C")
+    where = f"file={prop(file)}," if file else ""
+    return f"::warning {where}title={prop(title)}::{escape_data(message)}"

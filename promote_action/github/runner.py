@@ -40,6 +40,7 @@ class ActionOptions:
 
 
 def evaluate_dir(repo: Path, directory: str, policy_dirs: Sequence[Path], engine: str,
+                 *, stage: str = "check", approvals: Sequence[Any] = (),
                  ) -> tuple[DatasetOutcome, list[str]]:
     """Judge one dataset dir; an unreadable dataset is an outcome, not a crash."""
     from promote_action.pipeline import evaluate_dataset
@@ -48,7 +49,7 @@ def evaluate_dir(repo: Path, directory: str, policy_dirs: Sequence[Path], engine
 
     try:
         ev = evaluate_dataset(repo / directory, policy_dirs=list(policy_dirs), engine=engine,
-                              stage="check")
+                              stage=stage, approvals=approvals)
     except Error as e:
         msg = e.diagnostics()
         return (DatasetOutcome(directory, error=msg),
@@ -108,9 +109,9 @@ def _post_comment(env: GitHubEnv, number: int, body: str, marker: str,
 
 def _write_report(env: GitHubEnv, opts: ActionOptions, outcomes: list[DatasetOutcome],
                   ctx: RenderContext) -> None:
-    from promote_action.cli.common import write_atomic
-
     import tempfile
+
+    from promote_action.cli.common import write_atomic
 
     report_dir = opts.report_dir or Path(tempfile.mkdtemp(prefix="kfm-promote-"))
     path = report_dir / f"kfm-promote-{ctx.mode}.json"
@@ -135,3 +136,19 @@ def _write_report(env: GitHubEnv, opts: ActionOptions, outcomes: list[DatasetOut
         "ledger-commit": col([p.get("ledger_commit") for p in promos]),
         "report-path": str(path),
     })
+
+
+def configure_git_auth(env: GitHubEnv) -> None:
+    """Let git (fetch/push of the ledger) authenticate as the job's token, for this process
+    and its children only, through GIT_CONFIG_* variables: nothing is written to
+    .git/config, so the workflow can keep `persist-credentials: false`."""
+    import base64
+    import os
+
+    if not env.token or not env.server_url.startswith("https://"):
+        return
+    n = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
+    cred = base64.b64encode(f"x-access-token:{env.token}".encode()).decode()
+    os.environ[f"GIT_CONFIG_KEY_{n}"] = f"http.{env.server_url}/.extraheader"
+    os.environ[f"GIT_CONFIG_VALUE_{n}"] = f"AUTHORIZATION: basic {cred}"
+    os.environ["GIT_CONFIG_COUNT"] = str(n + 1)

@@ -115,6 +115,9 @@ def plan(view: LedgerView, ev: Event, signer: str) -> Planned:
         return Planned("conflict", seq=promoted.get("seq"), message=(
             f"version {ev.version} is already promoted (entry #{promoted.get('seq')}) with "
             f"manifest {promoted.get('manifest_digest')}; versions are immutable"))
+    refusal = _quarantine_refusal(events, ev)
+    if refusal:
+        return Planned("conflict", message=refusal)
     head_seq, prev, _ = view.head_entry()
     seq = head_seq + 1
     files: dict[str, bytes] = {}
@@ -142,6 +145,16 @@ def plan(view: LedgerView, ev: Event, signer: str) -> Planned:
                         files={p: sha(b) for p, b in files.items()})
     files[entry_path(seq)] = render_json(entry)
     return Planned("append", entry=entry, files=files, seq=seq)
+
+
+def _quarantine_refusal(events: list[dict[str, Any]], ev: Event) -> str | None:
+    states = [o for o in events if o.get("type") in ("quarantine", "quarantine_release")]
+    active = bool(states) and states[-1]["type"] == "quarantine"
+    if ev.type == "quarantine" and active:
+        return f"{ev.slug} {ev.version} is already quarantined (entry #{states[-1]['seq']})"
+    if ev.type == "quarantine_release" and not active:
+        return f"{ev.slug} {ev.version} is not under quarantine; nothing to release"
+    return None
 
 
 def commit_message(entry: dict[str, Any]) -> str:

@@ -39,9 +39,29 @@ def seq_from_path(path: str) -> int | None:
     return seq if seq >= 1 and entry_path(seq) == path else None
 
 
+def _simple(value: Any) -> bool:
+    """JSON made only of ASCII-keyed objects, arrays, strings, ints, bools and null."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and k.isascii() and _simple(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_simple(v) for v in value)
+    return value is None or isinstance(value, str | bool) or (
+        isinstance(value, int) and abs(value) < 2**53)
+
+
+def entry_canonical_bytes(entry: dict[str, Any]) -> bytes:
+    """RFC 8785 bytes of an entry. For the value space entries use (no floats, ASCII keys,
+    safe integers) JCS equals sorted-key compact `json.dumps` with UTF-8 output, which is
+    ~50x faster than the generic encoder; anything else takes the generic path."""
+    if _simple(entry):
+        return json.dumps(entry, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8")
+    return canonical_bytes(entry)
+
+
 def entry_digest(entry: dict[str, Any]) -> str:
     """What the next entry's `prev` must equal (and what a checkpoint names)."""
-    return "sha256:" + hashlib.sha256(canonical_bytes(entry)).hexdigest()
+    return "sha256:" + hashlib.sha256(entry_canonical_bytes(entry)).hexdigest()
 
 
 def genesis_prev(root_readme: bytes) -> str:

@@ -25,6 +25,7 @@ class PolicyBundle:
     modules: dict[str, str] = field(default_factory=dict)  # display path -> source
     data: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # display path -> sha256 digest
+    paths: dict[str, str] = field(default_factory=dict)  # display path -> file on disk
 
     @property
     def digest(self) -> str:
@@ -53,6 +54,7 @@ def load_bundle(extra: list[Path] | None = None, *, include_builtin: bool = True
                 continue
             rel = path.relative_to(root).as_posix()
             display = f"{label}:{rel}"
+            bundle.paths[display] = str(path)
             if path.suffix == ".rego":
                 src = _read(path)
                 bundle.modules[display] = src

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -22,9 +23,10 @@ from typing import Any, Protocol
 
 from promote_action.errors import EngineUnavailableError, PolicyLoadError
 from promote_action.policy.bundle import PolicyBundle
+from promote_action.spec import canonical_digest
 
 QUERY = "data.kfm.promote.decision"
-OPA_TIMEOUT_S = float(os.environ.get("KFM_OPA_TIMEOUT", "30"))
+OPA_TIMEOUT_S = 30.0
 
 
 class EngineFailure(Exception):
@@ -37,12 +39,22 @@ class Engine(Protocol):
     def evaluate(self, bundle: PolicyBundle, capsule: dict[str, Any]) -> Any: ...
 
 
-def _write_bundle(bundle: PolicyBundle, into: Path) -> None:
+def write_bundle(bundle: PolicyBundle, into: Path) -> None:
+    """Write modules and the merged data document where `opa -d DIR` will read them."""
     for display, src in bundle.modules.items():
         target = into / display.replace(":", "/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(src, encoding="utf-8")
     (into / "data.json").write_text(json.dumps(bundle.data), encoding="utf-8")
+
+
+def opa_timeout() -> float:
+    """Seconds before an `opa` subprocess is killed (KFM_OPA_TIMEOUT), read per call."""
+    try:
+        value = float(os.environ.get("KFM_OPA_TIMEOUT", str(OPA_TIMEOUT_S)))
+    except ValueError:
+        return OPA_TIMEOUT_S
+    return value if value > 0 else OPA_TIMEOUT_S
 
 
 class OpaEngine:
@@ -59,27 +71,32 @@ class OpaEngine:
         self.binary = found
 
     def evaluate(self, bundle: PolicyBundle, capsule: dict[str, Any]) -> Any:
+        return self.query(bundle, capsule, QUERY)
+
+    def query(self, bundle: PolicyBundle, input_doc: Any, query: str) -> Any:
+        """One fresh `opa eval` process; the value of `query`, or `EngineFailure`."""
+        timeout = opa_timeout()
         with tempfile.TemporaryDirectory(prefix="kfm-opa-") as tmp:
-            _write_bundle(bundle, Path(tmp))
-            cmd = [self.binary, "eval", "--format", "json", "-d", tmp, "--stdin-input", QUERY]
+            write_bundle(bundle, Path(tmp))
+            cmd = [self.binary, "eval", "--format", "json", "-d", tmp, "--stdin-input", query]
             try:
-                proc = subprocess.run(cmd, input=json.dumps(capsule), capture_output=True,
-                                      text=True, timeout=OPA_TIMEOUT_S, check=False)
+                proc = subprocess.run(cmd, input=json.dumps(input_doc), capture_output=True,
+                                      text=True, timeout=timeout, check=False)
             except subprocess.TimeoutExpired as e:
-                raise EngineFailure(f"opa eval timed out after {OPA_TIMEOUT_S:g}s") from e
+                raise EngineFailure(f"opa eval timed out after {timeout:g}s") from e
             except OSError as e:
                 raise EngineFailure(f"cannot run opa: {e}") from e
+            detail = (proc.stderr + proc.stdout).replace(tmp + "/", "").strip()
         if proc.returncode != 0:
-            detail = (proc.stderr or proc.stdout).strip()
-            compile_error = _compile_error(detail, bundle)
+            compile_error = load_error(detail, bundle)
             if compile_error:
                 raise compile_error
-            raise EngineFailure(f"opa eval exited {proc.returncode}: {detail[:500]}")
+            raise EngineFailure(f"opa eval exited {proc.returncode}: {one_line(detail)[:500]}")
         try:
             out = json.loads(proc.stdout)
         except json.JSONDecodeError as e:
             raise EngineFailure("opa eval printed malformed JSON") from e
-        return _first_value(out)
+        return _first_value(out, query)
 
 
 class EmbeddedEngine:
@@ -92,53 +109,100 @@ class EmbeddedEngine:
             import regorus
         except ImportError as e:  # pragma: no cover - a broken install
             raise EngineUnavailableError("embedded engine (regorus) is not installed") from e
-        engine = regorus.Engine()
+        engine = self._prepared(bundle, regorus).clone()
+        try:
+            engine.set_input(capsule)
+            raw = engine.eval_query_as_json(QUERY)
+        except (RuntimeError, ValueError) as e:
+            raise EngineFailure(f"embedded engine error: {_regorus_message(e)}") from e
+        try:
+            return _first_value(json.loads(raw), QUERY)
+        except json.JSONDecodeError as e:
+            raise EngineFailure("embedded engine returned malformed JSON") from e
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    def _prepared(self, bundle: PolicyBundle, regorus: Any) -> Any:
+        """Parse the bundle once per engine object; every decision runs on a clone, so no
+        state (input, caches) carries from one evaluation to the next."""
+        key = canonical_digest({"modules": bundle.modules, "data": bundle.data})
+        if key not in self._cache:
+            engine = regorus.Engine()
+            self.load_into(engine, bundle)
+            self._cache = {key: engine}
+        return self._cache[key]
+
+    @staticmethod
+    def load_into(engine: Any, bundle: PolicyBundle) -> None:
+        """Add modules and data; a module that does not parse is a PolicyLoadError (exit 2)
+        naming the file and line, as `opa` would."""
         for display, src in bundle.modules.items():
             try:
                 engine.add_policy(display, src)
             except (RuntimeError, ValueError) as e:
-                raise PolicyLoadError(_one_line(str(e)), file=display) from e
+                msg = _regorus_message(e)
+                m = re.search(r"--> (\S+?):(\d+):(\d+)", str(e))
+                where = f"line {m.group(2)}: " if m else ""
+                raise PolicyLoadError(f"{where}{_regorus_error_line(str(e)) or msg}",
+                                      file=bundle.paths.get(display, display)) from e
         try:
             engine.add_data(bundle.data)
-            engine.set_input(capsule)
-            raw = engine.eval_query_as_json(QUERY)
         except (RuntimeError, ValueError) as e:
-            raise EngineFailure(f"embedded engine error: {_one_line(str(e))}") from e
-        try:
-            return _first_value(json.loads(raw))
-        except json.JSONDecodeError as e:
-            raise EngineFailure("embedded engine returned malformed JSON") from e
+            raise PolicyLoadError(f"policy data rejected: {_regorus_message(e)}") from e
 
 
-def _first_value(out: Any) -> Any:
+def _regorus_message(e: BaseException) -> str:
+    """regorus errors carry a source excerpt and a native backtrace: keep the message."""
+    return one_line(str(e).split("Stack backtrace")[0])[:500]
+
+
+def _regorus_error_line(text: str) -> str:
+    m = re.search(r"^error: (.+)$", text, re.M)
+    return m.group(1).strip() if m else ""
+
+
+def _first_value(out: Any, query: str = QUERY) -> Any:
     try:
         results = out.get("result") or []
         if not results:
-            raise EngineFailure(f"{QUERY} is undefined")
+            raise EngineFailure(f"{query} is undefined")
         return results[0]["expressions"][0]["value"]
     except (AttributeError, KeyError, IndexError, TypeError) as e:
         raise EngineFailure("engine output has an unexpected shape") from e
 
 
-def _compile_error(detail: str, bundle: PolicyBundle) -> PolicyLoadError | None:
-    if "rego_parse_error" not in detail and "rego_compile_error" not in detail \
-            and "rego_type_error" not in detail:
+_OPA_LOCATION = re.compile(r"(?P<file>[^\s:]+\.rego):(?P<row>\d+)(?::\d+)?: (?P<msg>.*)")
+
+
+def load_error(detail: str, bundle: PolicyBundle) -> PolicyLoadError | None:
+    """A parse/compile error from `opa` as a PolicyLoadError naming the module and line.
+
+    Real `opa` reports `errors[].location.{file,row}`; other builds put `file:row:` in the
+    message. Either way the temp-dir path is mapped back to the bundle's display name.
+    """
+    if not any(k in detail for k in ("rego_parse_error", "rego_compile_error",
+                                     "rego_type_error", "rego_recursion_error",
+                                     "rego_unsafe_var_error")):
         return None
+    fname, row, message = "", "?", one_line(detail)[:300]
     try:
-        errs = json.loads(detail).get("errors", [])
-        first = errs[0]
-        loc = first.get("location", {})
-        fname = str(loc.get("file", ""))
-        for display in bundle.modules:
-            if fname.endswith(display.replace(":", "/")):
-                fname = display
-        return PolicyLoadError(f"line {loc.get('row', '?')}: {first.get('message', '')}",
-                               file=fname or None)
+        first = json.loads(detail).get("errors", [])[0]
+        loc = first.get("location") or {}
+        fname, row = str(loc.get("file", "")), str(loc.get("row", "?"))
+        message = one_line(str(first.get("message", "")))
     except (json.JSONDecodeError, AttributeError, IndexError, TypeError):
-        return PolicyLoadError(_one_line(detail)[:300])
+        pass
+    m = _OPA_LOCATION.search(message) if not fname else None
+    if m:
+        fname, row, message = m.group("file"), m.group("row"), m.group("msg")
+    for display in bundle.modules:
+        if fname and fname.endswith(display.replace(":", "/")):
+            fname = bundle.paths.get(display, display)
+    return PolicyLoadError(f"line {row}: {message}", file=fname or None)
 
 
-def _one_line(s: str) -> str:
+def one_line(s: str) -> str:
     return " ".join(s.split())
 
 

@@ -128,7 +128,8 @@ def _dataset(o: DatasetOutcome, ctx: RenderContext) -> list[str]:
            f"| policy bundle | {code(r['policy']['policy_bundle_digest'])} |",
            "", "| Gate | Status | Findings |", "|---|---|---|"]
     for g in r["gates"]:
-        found = ", ".join(code(x["code"]) for x in g["reasons"][:8]) or "—"
+        codes = dict.fromkeys(x["code"] for x in g["reasons"])
+        found = ", ".join(code(c) for c in list(codes)[:8]) or "—"
         status = g["status"]
         out.append(f"| {g['id']} · {g.get('title', '')} | {_ICON.get(status, '')} "
                    f"{status} | {found} |")

@@ -10,6 +10,7 @@ out an object that git itself would reject.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import cast
 
 import pygit2
@@ -20,6 +21,7 @@ from promote_action.errors import InputError, SigningError
 from .errors import SignatureError
 from .keys import SigningKey
 from .sshsig import BEGIN, sshsig_sign, sshsig_verify
+from .trust import TrustRoot
 
 NAMESPACE = "git"
 # git's parse_signed_buffer: the signature starts at the LAST line opening with one of these.
@@ -32,6 +34,8 @@ def create_signed_commit(repo: pygit2.Repository, key: SigningKey, *, tree: pygi
                          parents: list[pygit2.Oid], message: str,
                          author: pygit2.Signature, committer: pygit2.Signature) -> pygit2.Oid:
     """Write a commit signed with `key` (sshsig, namespace "git"); returns its id."""
+    _check_ident(author, "author")
+    _check_ident(committer, "committer")
     ids: list[str | pygit2.Oid] = list(parents)
     # pygit2's stub says Oid, the C function returns the raw commit text.
     content = cast(str, repo.create_commit_string(author, committer, message, tree, ids))
@@ -46,7 +50,7 @@ def create_signed_commit(repo: pygit2.Repository, key: SigningKey, *, tree: pygi
 
 def commit_signature(repo: pygit2.Repository, oid: pygit2.Oid | str) -> tuple[str, bytes] | None:
     """(armored signature, signed payload) of a commit, or None when it is unsigned."""
-    obj = repo.get(oid) if not isinstance(oid, str) else repo.revparse_single(oid)
+    obj = _lookup(repo, oid)
     if not isinstance(obj, pygit2.Commit):
         raise InputError(f"{oid} is not a commit")
     sig, payload = obj.gpg_signature
@@ -58,9 +62,21 @@ def commit_signature(repo: pygit2.Repository, oid: pygit2.Oid | str) -> tuple[st
         raise SignatureError(f"commit {obj.id} carries a non-ASCII signature") from None
 
 
-def _format_ident(sig: pygit2.Signature) -> str:
+def _lookup(repo: pygit2.Repository, oid: pygit2.Oid | str) -> pygit2.Object | None:
+    try:
+        return repo.get(oid) if not isinstance(oid, str) else repo.revparse_single(oid)
+    except (KeyError, ValueError, pygit2.GitError):
+        raise InputError(f"{str(oid)[:80]!r} does not name a git object") from None
+
+
+def _check_ident(sig: pygit2.Signature, role: str) -> None:
+    # A newline in a name would inject a header line into the signed object.
     if _BAD_IDENT.search(sig.name) or _BAD_IDENT.search(sig.email):
-        raise InputError("tagger name/email must not contain '<', '>', NUL or newlines")
+        raise InputError(f"{role} name/email must not contain '<', '>', NUL or newlines")
+
+
+def _format_ident(sig: pygit2.Signature) -> str:
+    _check_ident(sig, "tagger")
     sign = "-" if sig.offset < 0 else "+"
     hours, minutes = divmod(abs(sig.offset), 60)
     return f"{sig.name} <{sig.email}> {sig.time} {sign}{hours:02d}{minutes:02d}"
@@ -101,7 +117,7 @@ def create_signed_tag(repo: pygit2.Repository, key: SigningKey, *, name: str,
 
 def tag_signature(repo: pygit2.Repository, oid: pygit2.Oid | str) -> tuple[str, bytes] | None:
     """(armored signature, signed payload) of an annotated tag, or None when unsigned."""
-    obj = repo.get(oid) if not isinstance(oid, str) else repo.revparse_single(oid)
+    obj = _lookup(repo, oid)
     if obj is None or obj.type != ObjectType.TAG:
         raise InputError(f"{oid} is not a tag object")
     data = repo.odb.read(obj.id)[1]
@@ -129,3 +145,31 @@ def verify_object_signature(found: tuple[str, bytes] | None, what: str) -> str:
     if found is None:
         raise SignatureError(f"{what} is not signed")
     return sshsig_verify(found[0], found[1], NAMESPACE)
+
+
+def verify_commit(repo: pygit2.Repository, oid: pygit2.Oid | str, trust: TrustRoot) -> str:
+    """Signer of a commit trusted at its committer time, as `git verify-commit` judges it.
+
+    git passes the committer time to `ssh-keygen -Overify-time`, so a key rotated out
+    later still vouches for what it signed while it was valid.
+    """
+    commit = _lookup(repo, oid)
+    if not isinstance(commit, pygit2.Commit):
+        raise InputError(f"{oid} is not a commit")
+    found = commit_signature(repo, commit.id)
+    if found is None:
+        raise SignatureError(f"commit {commit.id} is not signed")
+    at = datetime.fromtimestamp(commit.commit_time, UTC)
+    return trust.verify_sshsig(found[0], found[1], at, NAMESPACE)
+
+
+def verify_tag(repo: pygit2.Repository, oid: pygit2.Oid | str, trust: TrustRoot) -> str:
+    """Signer of an annotated tag trusted at its tagger time (as `git verify-tag`)."""
+    tag = _lookup(repo, oid)
+    if not isinstance(tag, pygit2.Tag) or tag.tagger is None:
+        raise InputError(f"{oid} is not an annotated tag with a tagger")
+    found = tag_signature(repo, tag.id)
+    if found is None:
+        raise SignatureError(f"tag {tag.id} is not signed")
+    at = datetime.fromtimestamp(tag.tagger.time, UTC)
+    return trust.verify_sshsig(found[0], found[1], at, NAMESPACE)

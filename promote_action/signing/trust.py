@@ -123,6 +123,8 @@ def _parse_options(text: str, signer: AllowedSigner) -> None:
 
 def parse_allowed_signer(line: str, lineno: int) -> AllowedSigner:
     principals_field, rest = _split_field(line.strip())
+    if _KNOWN_KEY_TYPE.fullmatch(principals_field):
+        raise ValueError("line starts with a key type: the principals field is missing")
     principals = [p for p in principals_field.strip('"').split(",") if p]
     if not principals or not rest:
         raise ValueError("expected: principals [options] ssh-ed25519 <base64> [comment]")
@@ -192,7 +194,7 @@ class TrustRoot:
             raise InputError("no allowed signers: an empty trust root trusts nothing",
                              file=source)
         revoked: dict[str, int] = {}
-        rsource = revoked_source or "revoked_keys"
+        rsource = revoked_source or "revoked_signers"
         for n, line in _lines(revoked_text or ""):
             try:
                 revoked.setdefault(normalize_public_key(line), n)

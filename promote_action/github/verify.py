@@ -1,0 +1,80 @@
+"""`kfm-promote github verify`: verify the ledger and find merges it never recorded.
+
+A cancelled or failed promote run must not go unnoticed: every first-parent commit on
+the default branch that changed a dataset dir must have a ledger entry naming it as
+its merge commit (promotion or denied). Both checks read git only (offline).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from promote_action.github.changes import discover, git
+from promote_action.github.context import GitHubEnv
+from promote_action.github.outputs import append_summary, set_outputs, warning_command
+from promote_action.github.runner import ActionOptions
+
+_MAX_MERGES = 500
+
+
+def recorded_merges(opts: ActionOptions, ref: str) -> set[str]:
+    listing = git(opts.repo, "ls-tree", "-r", "-z", "--name-only", ref, "--", "entries/")
+    seen = set()
+    for path in filter(None, listing.decode().split("\0")):
+        if not path.endswith(".json"):
+            continue
+        try:
+            entry = json.loads(git(opts.repo, "show", f"{ref}:{path}"))
+        except ValueError:
+            continue
+        source = entry.get("source") if isinstance(entry, dict) else None
+        if isinstance(source, dict) and isinstance(source.get("merge_commit"), str):
+            seen.add(source["merge_commit"])
+    return seen
+
+
+def unrecorded_merges(opts: ActionOptions, branch_ref: str, ledger_ref: str
+                      ) -> list[tuple[str, list[str]]]:
+    revs = git(opts.repo, "rev-list", "--first-parent", f"--max-count={_MAX_MERGES}",
+               branch_ref).decode().split()
+    seen = recorded_merges(opts, ledger_ref)
+    missing = []
+    for sha in revs:
+        parents = git(opts.repo, "rev-list", "--parents", "-n", "1", sha).decode().split()[1:]
+        if not parents:
+            continue
+        ch = discover(opts.repo, parents[0], sha, policy_dir=opts.policy_dirs[0]
+                      if opts.policy_dirs else "policy")
+        if ch.datasets and sha not in seen:
+            missing.append((sha, list(ch.datasets)))
+    return missing
+
+
+def run_verify(env: GitHubEnv, opts: ActionOptions) -> int:
+    git(opts.repo, "fetch", "--no-tags", "--quiet", opts.remote,
+        f"+refs/heads/{opts.ledger_branch}:refs/remotes/{opts.remote}/{opts.ledger_branch}")
+    proc = subprocess.run([sys.executable, "-m", "promote_action", "verify", "--repo",
+                           str(opts.repo), "--ledger-branch", opts.ledger_branch,
+                           "--remote", opts.remote, "--allowed-signers",
+                           str(opts.repo / opts.allowed_signers)],
+                          capture_output=True, text=True, check=False)
+    sys.stdout.write(proc.stdout)
+    sys.stderr.write(proc.stderr)
+    missing = unrecorded_merges(opts, "HEAD", f"refs/remotes/{opts.remote}/{opts.ledger_branch}")
+    lines = ["## kfm-promote verify", "",
+             ("✅ ledger verified" if proc.returncode == 0 else "❌ ledger verification "
+              f"failed (exit {proc.returncode})"), "", "```", proc.stdout.strip()
+             or proc.stderr.strip(), "```"]
+    if missing:
+        lines += ["", f"❌ {len(missing)} merge(s) changed datasets but have no ledger entry "
+                  "(a cancelled or failed promote run). Re-run the promotion workflow for:"]
+        for sha, dirs in missing:
+            lines.append(f"- `{sha}`: " + ", ".join(f"`{d}`" for d in dirs))
+            print(warning_command(f"merge {sha} changed {', '.join(dirs)} but has no ledger "
+                                  "entry", title="kfm-promote unrecorded merge"))
+    append_summary(env.summary_file, "\n".join(lines) + "\n")
+    decision = "pass" if proc.returncode == 0 and not missing else "deny"
+    set_outputs(env.output_file, {"decision": decision})
+    return proc.returncode or (1 if missing else 0)

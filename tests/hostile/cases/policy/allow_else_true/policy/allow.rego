@@ -1,0 +1,3 @@
+package kfm.promote
+
+allow if true

@@ -1,0 +1,3 @@
+package kfm.promote
+
+decision := {"allow": true, "quarantine": false, "deny": set(), "pending": set()}

@@ -1,0 +1,5 @@
+package kfm.user
+
+deny contains x if {
+  x := 
+}

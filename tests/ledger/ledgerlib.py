@@ -1,0 +1,147 @@
+"""Helpers for ledger tests and bench/ledger.py: real keys, real repos, direct appends.
+
+`synthetic_promotion` builds a promotion event with a real manifest and a real DSSE
+envelope but without running the gates, so large ledgers (and tamper targets) build fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from promote_action.ledger import LedgerTarget, init_ledger, quarantine_event  # noqa: E402
+from promote_action.ledger.append import Event  # noqa: E402
+from promote_action.ledger.entry import idempotency_key, render_json  # noqa: E402
+from promote_action.ledger.policy_paths import load_destinations  # noqa: E402
+from promote_action.ledger.store import open_repo  # noqa: E402
+from promote_action.ledger.verify import verify_ledger  # noqa: E402
+from promote_action.signing.keys import load_signing_key  # noqa: E402
+
+T0 = "2026-02-20T13:00:00Z"
+
+
+def sh(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(args, cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def make_key(tmp: Path, name: str = "ledger", principal: str = "kfm-ledger@example",
+             options: str = "") -> tuple[Path, Path, Any]:
+    """An ed25519 key file, an allowed_signers file trusting it, and the loaded key."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    key_file = tmp / name
+    if not key_file.exists():
+        sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key_file))
+    key = load_signing_key(key_file)
+    allowed = tmp / f"{name}.allowed_signers"
+    prefix = f"{principal} {options + ' ' if options else ''}"
+    allowed.write_text(f"{prefix}{key.public_openssh}\n")
+    return key_file, allowed, key
+
+
+def git_repo(path: Path, *, bare: bool = False) -> Path:
+    sh("git", "init", "-q", *(["--bare"] if bare else []), str(path))
+    if not bare:
+        sh("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty",
+           "-m", "source", cwd=path)
+    return path
+
+
+def clone(origin: Path, dst: Path) -> Path:
+    sh("git", "clone", "-q", str(origin), str(dst))
+    return dst
+
+
+def synthetic_promotion(key: Any, slug: str, version: str, at: str = T0,
+                        merge_commit: str | None = None) -> Event:
+    """A promotion with a real manifest + DSSE envelope, no gates run."""
+    from promote_action.manifest import ManifestInputs, build_manifest, sign_manifest
+    from promote_action.policy.capsule import Approval
+
+    def d(s: str) -> str:
+        return "sha256:" + hashlib.sha256(s.encode()).hexdigest()
+
+    cat = b'{"@context": "https://www.w3.org/ns/dcat"}\n'
+    decision_id = "kfm://policy_decision/" + d(f"{slug}{version}")
+    manifest = build_manifest(ManifestInputs(
+        slug, version, d(f"spec{slug}{version}"), at,
+        [{"path": "processed/data.csv", "digest": d(f"csv{slug}{version}"),
+          "media_type": "text/csv"}],
+        [{"path": "catalog/dcat.jsonld", "digest": "sha256:" + hashlib.sha256(cat).hexdigest()}],
+        d("report"), "public", decision_id,
+        [Approval("steward", "github:kfm-steward", at)]))
+    mbytes = render_json(manifest)
+    mdigest = "sha256:" + hashlib.sha256(mbytes).hexdigest()
+    files = {"manifest.json": mbytes,
+             "manifest.dsse.json": render_json(sign_manifest(key, manifest)),
+             "receipt.json": render_json({"synthetic": True}),
+             "report.json": render_json({"synthetic": True}),
+             "decision.json": render_json({"decision_id": decision_id}),
+             "catalogs/catalog/dcat.jsonld": cat}
+    approvals = [{"role": "steward", "principal": "github:kfm-steward", "approved_at": at}]
+    source = {"repo": "kfm/data", "pr": None, "merge_commit": merge_commit}
+    return Event("promotion", slug, version, at,
+                 idempotency_key("promotion", slug, version, mdigest, merge_commit),
+                 {"spec_hash": manifest["spec_hash"], "decision_id": decision_id,
+                  "policy_bundle_digest": d("policy"), "source": source,
+                  "approvals": approvals, "manifest_digest": mdigest, "released_at": at},
+                 files=files, manifest_digest=mdigest,
+                 summary={"decision_id": decision_id, "manifest_digest": mdigest,
+                          "approvals": approvals},
+                 publish={"kfm_published_pointer_version": "v1", "dataset_slug": slug,
+                          "dataset_version_id": version, "manifest_digest": mdigest,
+                          "released_at": at})
+
+
+def synthetic_quarantine(slug: str, version: str, at: str = T0, release: bool = False
+                         ) -> Event:
+    return quarantine_event(release=release, slug=slug, version=version, at=at,
+                            reason_code="license_unclear", remediation="re-check license",
+                            owner="github:kfm-steward", due="2026-03-01",
+                            actor={"principal": "github:kfm-steward", "role": "steward"},
+                            source={"repo": "", "pr": None, "merge_commit": None})
+
+
+def version_id(i: int) -> str:
+    return f"2026-02.{i:012x}"
+
+
+def new_ledger(repo_dir: Path, key: Any, remote: str | None = None) -> LedgerTarget:
+    lt = LedgerTarget(repo_dir, remote=remote)
+    init_ledger(lt, key, T0)
+    return lt
+
+
+def verify(repo_dir: Path, allowed: Path, checkpoint: tuple[int, str] | None = None,
+           ref: str = "refs/heads/kfm-ledger") -> Any:
+    from promote_action.signing.trust import TrustRoot
+
+    repo = open_repo(repo_dir)
+    tip = repo.references[ref].resolve().target
+    return verify_ledger(repo, tip, TrustRoot.load(allowed), load_destinations(), checkpoint)
+
+
+def load_fixture_builder() -> Any:
+    spec = importlib.util.spec_from_file_location("kfm_fixture_build",
+                                                  REPO_ROOT / "fixtures" / "build.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def make_dataset(root: Path, slug: str) -> tuple[Path, str]:
+    """A passing dataset with its own slug (fixtures/build.py base_dataset); its version id."""
+    build = load_fixture_builder()
+    ds = build.base_dataset(slug=slug)
+    ds.write(root / slug)
+    from promote_action.spec import load_spec
+
+    return root / slug, load_spec(root / slug).identity.dataset_version_id
