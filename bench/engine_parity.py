@@ -85,22 +85,37 @@ def _regopy(src: str, input_doc: Any, query: str) -> Any:
 
 
 def _regopy_product(ev: Any) -> str:
+    """The product policy on regopy, in a child process: rego-cpp may crash the process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        job = Path(tmp) / "job.json"
+        job.write_text(json.dumps({"modules": ev.bundle.modules, "data": ev.bundle.data,
+                                   "input": ev.capsule, "want": ev.decision.result_json()}))
+        proc = subprocess.run([sys.executable, __file__, "--regopy-child", str(job)],
+                              capture_output=True, text=True, check=False, timeout=120)
+    if proc.returncode < 0:
+        return f"crashed (signal {-proc.returncode})"
+    return (proc.stdout or proc.stderr).strip()[:160]
+
+
+def _regopy_child(job_path: str) -> int:
     import regopy
 
+    job = json.loads(Path(job_path).read_text())
     i = regopy.Interpreter()
     try:
-        for name, src in ev.bundle.modules.items():
+        for name, src in job["modules"].items():
             i.add_module(name, src)
-        i.add_data_json(json.dumps(ev.bundle.data))
-        i.set_input_term(json.dumps(ev.capsule))
+        i.add_data_json(json.dumps(job["data"]))
+        i.set_input_term(json.dumps(job["input"]))
         text = str(i.query("data.kfm.promote.decision"))
         value = json.loads(text)["expressions"][0]
-    except Exception as e:  # noqa: BLE001
-        return f"error/undefined: {' '.join(str(e).split())[:80]}"
-    want = ev.decision.result_json()
-    got = {k: value.get(k) for k in want} if isinstance(value, dict) else value
-    return "= opa" if json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True) \
-        else f"! {json.dumps(got)[:120]}"
+    except Exception as e:
+        print(f"error/undefined: {' '.join(str(e).split())[:80]}")
+        return 0
+    got = {k: value.get(k) for k in job["want"]} if isinstance(value, dict) else value
+    same = json.dumps(got, sort_keys=True) == json.dumps(job["want"], sort_keys=True)
+    print("= opa" if same else f"! {json.dumps(got)[:120]}")
+    return 0
 
 
 def main() -> int:
@@ -122,7 +137,7 @@ def main() -> int:
             t0 = time.perf_counter()
             try:
                 got = fn(src, inp, "data.p.allow")
-            except Exception as e:  # noqa: BLE001 - an engine failure is a finding here
+            except Exception as e:
                 got = f"<error: {' '.join(str(e).split())[:60]}>"
             ms = (time.perf_counter() - t0) * 1000
             same = json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
@@ -144,4 +159,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--regopy-child":
+        sys.exit(_regopy_child(sys.argv[2]))
     sys.exit(main())

@@ -100,10 +100,12 @@ def evaluate_dataset(
     spec_file = find_spec(spec_path)
     ws = Workspace(workspace if workspace is not None else spec_file.parent)
     try:
-        display = spec_file.resolve().relative_to(ws.root).as_posix()
+        display = spec_file.absolute().relative_to(ws.root).as_posix()
     except ValueError:
-        display = str(spec_file)
-    spec = load_spec(spec_file, display=display)
+        display = spec_file.name if spec_file.parent.resolve() == ws.root else str(spec_file)
+    # The spec is contributor input like any other file: it must be a regular file inside
+    # the workspace (a spec symlinked to a file elsewhere would be judged as this dataset).
+    spec = load_spec(ws.resolve(display, file=display, field="--spec"), display=display)
     bundle = load_bundle(list(policy_dirs))
     eng = select_engine(engine)
     ctx = GateContext(

@@ -65,6 +65,7 @@ def destinations_for(slug: str, version: str, catalogs: list[str]) -> list[str]:
     vdir = version_dir(slug, version)
     return sorted({"entries/", dataset_readme_path(slug), pointer_path(slug),
                    f"{vdir}/events.json", f"refs/tags/{tag_name(slug, version)}",
+                   f"{vdir}/capsule.json", f"{vdir}/policy/",
                    *(f"{vdir}/{n}" for n in PROMOTION_FILES),
                    *(f"{vdir}/catalogs/{c}" for c in catalogs)})
 
@@ -125,6 +126,7 @@ def promote(req: PromoteRequest) -> PromoteResult:
     report_bytes = render_json(report)
     decision = ev.decision.record()
     decision_bytes = render_json(decision)
+    evidence = decision_evidence(ev, decision_bytes)
     reasons = [r.to_json() for r in ev.decision.deny + ev.decision.pending]
     reasons += linkage_reasons(ev.capsule)
     common = {"spec_hash": ev.spec.identity.spec_hash,
@@ -138,14 +140,14 @@ def promote(req: PromoteRequest) -> PromoteResult:
                                       req.source.get("merge_commit")),
                       {**common, "manifest_digest": None, "outcome": outcome,
                        "reasons": reasons},
-                      files={"report.json": report_bytes, "decision.json": decision_bytes},
+                      files={"report.json": report_bytes, **evidence},
                       summary={"decision_id": ev.decision.decision_id,
                                "approvals": common["approvals"],
                                "reason_codes": sorted({r["code"] for r in reasons})})
         res = _land(req, event)
         return PromoteResult("denied" if res.status == "recorded" else res.status, outcome,
                              1, res, reasons, report)
-    event = _promotion_event(req, ev, common, report_bytes, decision_bytes)
+    event = _promotion_event(req, ev, common, report_bytes, evidence)
     res = _land(req, event)
     code = 1 if res.status == "conflict" else 0
     return PromoteResult(res.status, "pass", code, res, [], report)
@@ -157,8 +159,17 @@ def _land(req: PromoteRequest, event: Event) -> AppendResult:
     return append_event(req.ledger, event, req.key)
 
 
+def decision_evidence(ev: Any, decision_bytes: bytes) -> dict[str, bytes]:
+    """What a replay needs: the decision record, the capsule it judged and the exact
+    policy bundle (see `ledger/policy_store.py`), stored beside each record."""
+    from promote_action.ledger.policy_store import bundle_files
+
+    return {"decision.json": decision_bytes, "capsule.json": render_json(ev.capsule),
+            **bundle_files(ev.bundle)}
+
+
 def _promotion_event(req: PromoteRequest, ev: Any, common: dict[str, Any],
-                     report_bytes: bytes, decision_bytes: bytes) -> Event:
+                     report_bytes: bytes, evidence: dict[str, bytes]) -> Event:
     from promote_action.manifest import (
         ManifestInputs,
         build_manifest,
@@ -179,7 +190,7 @@ def _promotion_event(req: PromoteRequest, ev: Any, common: dict[str, Any],
     require_valid("promotion_manifest.schema.json", manifest, file="<manifest>")
     manifest_bytes = render_json(manifest)
     files: dict[str, bytes] = {"manifest.json": manifest_bytes, "report.json": report_bytes,
-                               "decision.json": decision_bytes}
+                               **evidence}
     if req.key is not None:
         files["manifest.dsse.json"] = render_json(sign_manifest(req.key, manifest))
     for c in cat_paths:

@@ -118,7 +118,7 @@ def _classify(path: list[str], err: Any) -> str:
             if instance in ("", None):
                 return ENVIRONMENT_INCOMPLETE
             return _ENV_KINDS[path[1]]
-        if keyword == "required" or len(path) == 1:
+        if keyword == "required" or (len(path) == 1 and keyword == "type"):
             return ENVIRONMENT_INCOMPLETE
     if not path and keyword == "required" and str(err.message).startswith("'environment'"):
         return ENVIRONMENT_INCOMPLETE

@@ -40,7 +40,7 @@ class Document:
 
     def line_of(self, pointer: str) -> int:
         """Best line for `pointer`: its own, else its nearest ancestor's, else 1."""
-        p = pointer
+        p = pointer if pointer.startswith("/") else ""
         while True:
             if p in self.lines:
                 return self.lines[p]
@@ -214,6 +214,9 @@ _YAML_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
 _YAML_FLOAT_RE = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")
 
 
+_ODD_BREAK_RE = re.compile("[\u0085\u2028\u2029]")
+
+
 class _Reject(Exception):
     """Raised from inside the parser; turned into an InputError that names the file."""
 
@@ -330,6 +333,12 @@ def load_yaml_text(text: str, display: str) -> Document:
     if size > MAX_YAML_BYTES:
         raise InputError(f"YAML file is {size} bytes, over the {MAX_YAML_BYTES}-byte limit "
                          "for YAML (use JSON for large documents)", file=display)
+    odd_break = _ODD_BREAK_RE.search(text)
+    if odd_break:
+        line = text.count("\n", 0, odd_break.start()) + 1
+        raise InputError(f"line {line}: raw U+{ord(odd_break.group()):04X} is a line break to "
+                         "YAML 1.1 readers (ruamel) and text to YAML 1.2 ones; escape it in a "
+                         "double-quoted string", file=display)
     yaml = YAML(typ="safe", pure=True)
     yaml.Parser = _checked_parser_class()
     yaml.Scanner = _checked_scanner_class()
@@ -373,11 +382,11 @@ def _construct(node: Any, yaml: Any, doc: Document, pointer: str) -> Any:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if getattr(key_node, "tag", None) == "tag:yaml.org,2002:merge":
-                raise InputError(f"{where}: YAML merge keys (<<) are not allowed", file=doc.path,
-                                 field=pointer or "/")
+                raise InputError(f"line {key_node.start_mark.line + 1}: YAML merge keys (<<) "
+                                 "are not allowed", file=doc.path, field=pointer or "/")
             if not isinstance(key_node, ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
-                raise InputError(f"{where}: mapping keys must be plain strings", file=doc.path,
-                                 field=pointer or "/")
+                raise InputError(f"line {key_node.start_mark.line + 1}: mapping keys must be "
+                                 "plain strings", file=doc.path, field=pointer or "/")
             key = key_node.value
             if key in out:
                 raise InputError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}",

@@ -17,12 +17,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "fixtures"
-PASS_DIR = FIXTURES / "pass"
-FAIL_DIR = FIXTURES / "fail"
-SHARED = REPO.parent / "shared"
-SHARED_DATA = SHARED / "data"
+from tests_support import FAIL_DIR, FIXTURES, PASS_DIR, REPO, SHARED, SHARED_DATA
+
+__all__ = ["FAIL_DIR", "FIXTURES", "PASS_DIR", "REPO", "SHARED", "SHARED_DATA"]
 
 if (SHARED / "bin" / "opa").exists() and not shutil.which("opa"):
     os.environ["PATH"] = f"{SHARED / 'bin'}{os.pathsep}{os.environ['PATH']}"

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from io import BytesIO
+from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+PASS_DIR = FIXTURES / "pass"
+FAIL_DIR = FIXTURES / "fail"
+SHARED = REPO.parent / "shared"
+SHARED_DATA = SHARED / "data"
 
 
 def dump_yaml(value: Any) -> bytes:

@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "ledger": "promote_action.cli.ledger",
     "quarantine": "promote_action.cli.quarantine",
     "github": "promote_action.cli.github",
+    "keygen": "promote_action.cli.keygen",
 }
 
 

@@ -8,7 +8,9 @@ version id can never be reused for different content.
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
+from promote_action.digests import find_collisions
 from promote_action.gates.base import GateContext, GateResult, Reason, result
 from promote_action.spec import SLUG_RE, VERSION_ID_RE, VERSION_LABEL_RE
 
@@ -53,4 +55,38 @@ def check(ctx: GateContext) -> GateResult:
             f"--dataset-version-id {want_vid!r}{shape} does not match the id the spec "
             f"derives: {ctx.dataset_version_id} (spec_hash {ctx.spec_hash})",
             where, "/version_label"))
+    reasons.extend(_path_collisions(ctx))
     return result(ID, TITLE, reasons)
+
+
+def _declared_paths(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """(pointer, path) for every workspace path the spec declares."""
+    out: list[tuple[str, str]] = []
+    for i, art in enumerate(spec.get("artifacts") or []):
+        if isinstance(art, dict) and isinstance(art.get("path"), str):
+            out.append((f"/artifacts/{i}/path", art["path"]))
+    cats = spec.get("catalogs") if isinstance(spec.get("catalogs"), dict) else {}
+    for key in ("dcat", "prov", "stac_collection"):
+        if isinstance(cats.get(key), str):
+            out.append((f"/catalogs/{key}", cats[key]))
+    for i, item in enumerate(cats.get("stac_items") or []):
+        if isinstance(item, str):
+            out.append((f"/catalogs/stac_items/{i}", item))
+    for i, rec in enumerate(spec.get("receipts") or []):
+        if isinstance(rec, str):
+            out.append((f"/receipts/{i}", rec))
+    return out
+
+
+def _path_collisions(ctx: GateContext) -> list[Reason]:
+    """Two declared paths that differ only by case or Unicode normalization are one file
+    on macOS/Windows checkouts: which bytes were published would depend on the machine."""
+    declared = _declared_paths(ctx.spec)
+    pointer_of = {}
+    for pointer, path in declared:
+        pointer_of.setdefault(path, pointer)
+    return [Reason("A.path_collision",
+                   f"{later!r} and {first!r} name the same file on case-insensitive or "
+                   "Unicode-normalizing filesystems; rename one", ctx.spec_path,
+                   pointer_of[later])
+            for first, later in find_collisions(path for _, path in declared)]

@@ -13,7 +13,8 @@ Decisions worth knowing:
   spec's `params` document when the spec names one.
 - `validation.report_digest` must be the digest of one of the spec's `evidence` files
   when the spec lists evidence (the QA report is evidence, so the receipt's claim about
-  it is checked against the file a reviewer can open). With no evidence listed there is
+  it is checked against the file a reviewer can open; a content-addressed
+  `kfm://evidence/sha256:…` ref counts by its digest). With no evidence listed there is
   nothing to compare with here; the policy denies missing evidence on its own (gate F).
 - `validation.status` other than ``pass`` fails: a run whose own QA failed produced
   nothing publishable.
@@ -21,6 +22,7 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from promote_action import receipts as rc
@@ -31,6 +33,10 @@ from promote_action.spec import canonical_digest
 
 ID = "E"
 TITLE = "Run receipts and checksums"
+_CONTENT_PREFIX = "kfm://evidence/"
+# `https:`, `s3:`, `kfm:` — a uri with a scheme is not a workspace file (a one-letter
+# "scheme" is a drive letter, which confinement rejects as an absolute path).
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
 
 def check(ctx: GateContext) -> GateResult:
@@ -58,6 +64,8 @@ def check(ctx: GateContext) -> GateResult:
         reasons.extend(_files(ctx, rel, doc.data, "inputs"))
         reasons.extend(_files(ctx, rel, doc.data, "outputs"))
         for _, uri, claimed in rc.file_refs(doc.data, "outputs"):
+            if _SCHEME.match(uri):
+                continue
             art = artifacts.get(_norm(ctx, uri))
             if art is not None:
                 covered.add(art)
@@ -94,7 +102,12 @@ def _evidence_digests(ctx: GateContext) -> set[str] | None:
     out = set()
     for i, ref in enumerate(refs):
         uri = ref.get("uri") if isinstance(ref, dict) else None
-        if not isinstance(uri, str) or "://" in uri:
+        if isinstance(uri, str) and uri.startswith(_CONTENT_PREFIX):
+            # content-addressed evidence: the resolver (gate F) proves such a file exists
+            if is_sha256_digest(uri[len(_CONTENT_PREFIX):]):
+                out.add(uri[len(_CONTENT_PREFIX):])
+            continue
+        if not isinstance(uri, str) or _SCHEME.match(uri):
             continue
         try:
             out.add(ctx.digest(uri, field=f"/evidence/{i}/uri"))
@@ -123,7 +136,7 @@ def _describe(p: rc.Problem) -> str:
 
 def _identity(ctx: GateContext, rel: str, data: Any, params_digest: str | None,
               report_digests: set[str] | None) -> list[Reason]:
-    out = []
+    out: list[Reason] = []
     if not isinstance(data, dict):
         return out
     vid = data.get("dataset_version_id")
@@ -139,7 +152,8 @@ def _identity(ctx: GateContext, rel: str, data: Any, params_digest: str | None,
                           f"{rel}: environment.params_digest {claimed} does not match the "
                           f"canonical digest of {ctx.spec.get('params')} ({params_digest})",
                           rel, "/environment/params_digest"))
-    validation = data.get("validation") if isinstance(data.get("validation"), dict) else {}
+    raw_validation = data.get("validation")
+    validation: dict[str, Any] = raw_validation if isinstance(raw_validation, dict) else {}
     if validation.get("status") == "fail":
         out.append(Reason("E.validation_failed",
                           f"{rel}: the run's own validation failed (validation.status)",
@@ -159,7 +173,7 @@ def _files(ctx: GateContext, rel: str, data: Any, side: str) -> list[Reason]:
     refs = rc.file_refs(data, side)
     local = []
     for i, uri, claimed in refs:
-        if "://" in uri:
+        if _SCHEME.match(uri):
             out.append(Reason("E.uri_not_local",
                               f"{rel}: {side}[{i}] {uri!r} is not a workspace path; gate E "
                               "can only verify files that are part of the dataset",

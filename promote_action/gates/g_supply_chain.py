@@ -10,7 +10,7 @@ in-toto subjects' sha256 digests equal the published artifacts' digests on disk)
 Everything is checked offline against minimal structural schemas (below), not the full
 upstream schemas: enough to reject a document that is not what it says it is. A DSSE
 envelope around the statement is unwrapped; its signatures are not verified here (there
-is no trust root for pipeline keys yet), which is why the capsule records it as unsigned.
+is no trust root for pipeline keys yet), which is why the facts record it as unsigned.
 A failed G denies through the policy's gate-failure rule; a skip does not.
 """
 
@@ -142,7 +142,8 @@ STATEMENT_MIN = {
 def check(ctx: GateContext) -> GateResult:
     reasons: list[Reason] = []
     skips: list[Reason] = []
-    require = ctx.spec.get("require") if isinstance(ctx.spec.get("require"), dict) else {}
+    raw_require = ctx.spec.get("require")
+    require: dict[str, Any] = raw_require if isinstance(raw_require, dict) else {}
     facts: dict[str, Any] = {}
     for kind, flag in (("sbom", ctx.options.require_sbom),
                        ("provenance", ctx.options.require_provenance)):
@@ -253,7 +254,8 @@ def _subjects(ctx: GateContext, rel: str, subjects: list[dict[str, Any]], base: 
     by_digest = {d: p for p, d in actual.items()}
     out, mentioned = [], set()
     for i, subj in enumerate(subjects):
-        name = subj.get("name") if isinstance(subj.get("name"), str) else ""
+        raw_name = subj.get("name")
+        name = raw_name if isinstance(raw_name, str) else ""
         name = name[2:] if name.startswith("./") else name
         digest = "sha256:" + subj["digest"]["sha256"].lower()
         ptr = f"{base}/subject/{i}"

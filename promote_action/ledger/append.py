@@ -142,9 +142,17 @@ def plan(view: LedgerView, ev: Event, signer: str) -> Planned:
     entry = build_entry(seq=seq, prev=prev, type_=ev.type, slug=ev.slug, version=ev.version,
                         fields={**ev.fields, "at": ev.at, "signer": signer,
                                 "idempotency_key": ev.key},
-                        files={p: sha(b) for p, b in files.items()})
+                        files=listed_files(files))
     files[entry_path(seq)] = render_json(entry)
     return Planned("append", entry=entry, files=files, seq=seq)
+
+
+def listed_files(files: dict[str, bytes]) -> dict[str, str]:
+    """The entry's `files`: every path the commit writes except the policy bundle's
+    files, which the (listed) `policy/index.json` beside them lists with their digests."""
+    from promote_action.ledger.policy_store import is_indexed_file
+
+    return {p: sha(b) for p, b in files.items() if not is_indexed_file(p)}
 
 
 def _quarantine_refusal(events: list[dict[str, Any]], ev: Event) -> str | None:

@@ -134,10 +134,14 @@ def scratch_repo(repo: pygit2.Repository) -> Iterator[pygit2.Repository]:
     """A temporary bare repo that reads `repo`'s objects (alternates) and writes its own."""
     tmp = tempfile.mkdtemp(prefix="kfm-ledger-scratch-")
     try:
-        scratch = pygit2.init_repository(tmp, bare=True)
-        objects = Path(repo.path) / "objects"
-        (Path(tmp) / "objects" / "info" / "alternates").write_text(f"{objects.resolve()}\n")
-        scratch = pygit2.Repository(tmp)  # reopen so the alternates are read
-        yield scratch
+        yield open_scratch(repo, Path(tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def open_scratch(repo: pygit2.Repository, path: Path) -> pygit2.Repository:
+    """A bare repo at `path` that reads `repo`'s objects through git's alternates."""
+    pygit2.init_repository(str(path), bare=True)
+    objects = Path(repo.path) / "objects"
+    (path / "objects" / "info" / "alternates").write_text(f"{objects.resolve()}\n")
+    return pygit2.Repository(str(path))  # reopen so the alternates are read

@@ -4,37 +4,35 @@ Checked for every commit: linear history (no merges), an SSH signature by a key 
 trust root allows at the commit's time, exactly one new entry whose seq/prev continue the
 chain, the commit changes exactly the files the entry lists (nothing else, nothing
 deleted, only allow-listed destinations), each with the digest the entry records; for a
-promotion, the manifest, its DSSE envelope (same signer) and in-toto subjects agree, the
-version and the manifest are new, and no later commit touches a promoted version's files.
-Everything runs in-process (pygit2 + our sshsig), so 10,000 entries verify in seconds.
+promotion or a denial, the stored decision record, capsule and policy bundle agree with
+the entry; for a promotion, the manifest, its DSSE envelope (same signer), in-toto
+subjects and (when tags are checked) its signed tag agree, the version and the manifest
+are new, and no later commit touches a promoted version's files. Across entries: a
+policy bundle digest never comes back after another bundle superseded it (rollback).
+
+The per-commit work (`checks.py`) is independent between commits, so long ledgers are
+checked by worker processes over contiguous chunks while this process runs the
+sequential chain checks on their results in order.
 """
 
 from __future__ import annotations
 
-import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pygit2
 
-from promote_action.ledger.append import PROMOTION_FILES, sha
-from promote_action.ledger.entry import (
-    ENTRY_TYPES,
-    ENTRY_VERSION,
-    ROOT_README,
-    entry_digest,
-    entry_path,
-    genesis_prev,
-    render_json,
-    version_dir,
-)
-from promote_action.ledger.policy_paths import allowed_for
+from promote_action.ledger.checks import Bad, CommitChecker, Facts
+from promote_action.ledger.entry import ENTRY_TYPES, ROOT_README, genesis_prev, version_dir
 
-
-class Bad(Exception):
-    """First failure found; carries the seq and commit for the report."""
+PARALLEL_MIN = 400  # below this, forking workers costs more than it saves
+CHUNK = 250
+TAG_PREFIX = "refs/tags/kfm/"
 
 
 @dataclass
@@ -46,6 +44,8 @@ class VerifyResult:
     entries: int = 0
     failure: dict[str, Any] | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    tags_checked: bool = False
+    replayed: int = 0
 
     @property
     def checkpoint(self) -> str | None:
@@ -54,7 +54,16 @@ class VerifyResult:
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "entries": self.entries, "checkpoint": self.checkpoint,
                 "head_commit": self.head_commit, "counts": self.counts,
+                "tags_checked": self.tags_checked, "replayed": self.replayed,
                 "failure": self.failure}
+
+
+@dataclass
+class Options:
+    checkpoint: tuple[int, str] | None = None
+    check_tags: bool | None = None  # None: check when any kfm/ tag exists
+    replay: Any = None  # a replay.Replayer, or None
+    jobs: int | None = None  # worker processes; None = by size and CPU count
 
 
 def parse_checkpoint(text: str) -> tuple[int, str]:
@@ -66,184 +75,193 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
     return int(seq), digest
 
 
-def linear_history(repo: pygit2.Repository, tip: pygit2.Oid) -> list[pygit2.Commit]:
+def linear_history(repo: pygit2.Repository, tip: pygit2.Oid) -> list[pygit2.Oid]:
+    """Commit ids root first; a merge anywhere is a failure (named by its id)."""
     chain = []
-    commit = repo[tip].peel(pygit2.Commit)
-    while True:
-        chain.append(commit)
-        ids = commit.parent_ids
-        if len(ids) > 1:
+    for commit in repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL):
+        if len(commit.parent_ids) > 1:
             raise Bad(f"commit {commit.id} is a merge (the ledger is linear)")
-        if not ids:
-            break
-        commit = repo[ids[0]]
+        chain.append(commit.id)
     chain.reverse()
     return chain
 
 
-class Verifier:
-    def __init__(self, repo: pygit2.Repository, trust: Any, destinations: list[str]):
-        self.repo = repo
-        self.trust = trust
-        self.destinations = destinations
-        self.prev: str = ""
+def kfm_tags(repo: pygit2.Repository) -> list[str]:
+    return [r for r in repo.references if r.startswith(TAG_PREFIX)]
+
+
+# -- worker side ----------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(repo_path: str, scratch_root: str, trust: Any, dests: list[str],
+                 tags: bool, replay: Any) -> None:
+    from promote_action.ledger.store import open_scratch
+
+    repo = pygit2.Repository(repo_path)
+    scratch = open_scratch(repo, Path(scratch_root) / f"w{os.getpid()}")
+    _WORKER["checker"] = CommitChecker(repo, scratch, trust, dests, tags)
+    _WORKER["replay"] = replay
+
+
+def _check_one(checker: CommitChecker, replay: Any, seq: int, commit: pygit2.Oid,
+               parent: pygit2.Oid) -> Facts | tuple[int, str, str]:
+    try:
+        facts = checker.check(seq, commit, parent)
+        if replay is not None and facts.type in ("promotion", "denied"):
+            facts.replay = replay.replay_commit(checker.repo, commit, seq)
+        return facts
+    except Bad as e:
+        return (seq, str(commit), str(e))
+    except (pygit2.GitError, KeyError, ValueError, TypeError, AttributeError) as e:
+        # a malformed object the checks did not foresee: a finding, never a pass
+        return (seq, str(commit), f"cannot check this commit ({type(e).__name__}: {e})")
+
+
+def _check_chunk(chunk: list[tuple[int, str, str]]) -> list[Facts | tuple[int, str, str]]:
+    checker, replay = _WORKER["checker"], _WORKER["replay"]
+    out = []
+    for seq, c, p in chunk:
+        r = _check_one(checker, replay, seq, pygit2.Oid(hex=c), pygit2.Oid(hex=p))
+        out.append(r)
+        if isinstance(r, tuple):
+            break
+    return out
+
+
+class Sequence:
+    """The checks that need every earlier entry: chain, immutability, replays, rollback."""
+
+    def __init__(self, prev: str):
+        self.prev = prev
         self.immutable: set[str] = set()
         self.manifests: set[str] = set()
-        self.promoted: set[tuple[str, str]] = set()
+        self.promoted: dict[tuple[str, str], str] = {}
+        self.policies: list[str] = []  # distinct bundle digests in order of first use
         self.counts: dict[str, int] = {t: 0 for t in ENTRY_TYPES}
 
-    def signer(self, commit: pygit2.Commit) -> str:
-        from promote_action.signing.commit import commit_signature
-        from promote_action.signing.sshsig import sshsig_verify
-
-        found = commit_signature(self.repo, commit.id)
-        if found is None:
-            raise Bad("commit is not signed")
-        try:
-            public = sshsig_verify(found[0], found[1], "git")
-        except Exception as e:  # noqa: BLE001 - any parse/verify failure is a bad signature
-            raise Bad(f"bad commit signature: {e}") from None
-        at = datetime.fromtimestamp(commit.committer.time, tz=UTC)
-        ok, why = self.trust.is_trusted(public, at)
-        if not ok:
-            raise Bad(f"commit signer is not trusted at {at.isoformat()}: {why}")
-        return public  # type: ignore[no-any-return]
-
-    def blob(self, tree: pygit2.Tree, path: str) -> bytes:
-        try:
-            obj = tree[path]
-        except KeyError:
-            raise Bad(f"{path} is missing") from None
-        if obj.type != pygit2.enums.ObjectType.BLOB or obj.filemode != pygit2.enums.FileMode.BLOB:
-            raise Bad(f"{path} is not a regular file")
-        return self.repo[obj.id].data  # type: ignore[no-any-return]
-
-    def root(self, commit: pygit2.Commit) -> None:
-        self.signer(commit)
-        names = [e.name for e in commit.tree]
-        if names != [ROOT_README]:
-            raise Bad(f"root commit must hold only {ROOT_README}, found {names}")
-        self.prev = genesis_prev(self.blob(commit.tree, ROOT_README))
-
-    def step(self, seq: int, commit: pygit2.Commit, parent: pygit2.Commit) -> dict[str, Any]:
-        from promote_action.signing.keys import public_key_fingerprint
-
-        public = self.signer(commit)
-        epath = entry_path(seq)
-        raw = self.blob(commit.tree, epath)
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            raise Bad(f"{epath} is not JSON") from None
-        if not isinstance(entry, dict) or render_json(entry) != raw:
-            raise Bad(f"{epath} is not in the ledger's canonical form (edited?)")
-        self.check_entry_fields(entry, seq, public_key_fingerprint(public))
-        files = entry["files"]
-        changed = self.changed(parent, commit)
-        if changed != set(files) | {epath}:
-            extra = sorted(changed - set(files) - {epath})
-            missing = sorted(set(files) - changed)
-            raise Bad(f"commit changes files its entry does not list ({extra[:3]}) "
-                      f"or lists unchanged files ({missing[:3]})")
-        slug, version = entry["dataset_slug"], entry["dataset_version_id"]
-        for path, digest in files.items():
-            if not allowed_for(path, self.destinations, slug, version):
-                raise Bad(f"{path} is outside the allowed destinations")
+    def step(self, f: Facts) -> None:
+        if f.prev != self.prev:
+            raise Bad("entry prev does not match the previous entry's digest (chain broken)")
+        for path in f.paths:
             if path in self.immutable:
                 raise Bad(f"{path} belongs to an already promoted version (immutable)")
-            if sha(self.blob(commit.tree, path)) != digest:
-                raise Bad(f"{path} does not match the digest its entry records")
-        if entry["type"] == "promotion":
-            self.promotion(entry, commit.tree, public)
-        self.prev = entry_digest(entry)
-        self.counts[entry["type"]] += 1
-        return entry
+        if f.type in ("promotion", "denied"):
+            self.policy(f.policy_digest or "")
+        if f.type == "promotion":
+            if (f.slug, f.version) in self.promoted:
+                raise Bad(f"version {f.version} of {f.slug} is promoted twice")
+            if f.manifest_digest in self.manifests:
+                raise Bad("manifest already recorded by an earlier entry (replay)")
+            self.promoted[(f.slug, f.version)] = f.commit
+            self.manifests.add(f.manifest_digest or "")
+            vdir = version_dir(f.slug, f.version) + "/"
+            self.immutable.update(p for p in f.paths
+                                  if p.startswith(vdir) and p != f"{vdir}events.json")
+        self.prev = f.digest
+        self.counts[f.type] += 1
 
-    def check_entry_fields(self, entry: dict[str, Any], seq: int, fingerprint: str) -> None:
-        if entry.get("kfm_ledger_entry_version") != ENTRY_VERSION:
-            raise Bad("entry has an unknown kfm_ledger_entry_version")
-        if entry.get("seq") != seq:
-            raise Bad(f"entry seq is {entry.get('seq')!r}, expected {seq} (gap or reorder)")
-        if entry.get("prev") != self.prev:
-            raise Bad("entry prev does not match the previous entry's digest (chain broken)")
-        if entry.get("type") not in ENTRY_TYPES:
-            raise Bad(f"entry type {entry.get('type')!r} is unknown")
-        if entry.get("signer") != fingerprint:
-            raise Bad("entry names a signer other than the key that signed the commit")
-        if not isinstance(entry.get("files"), dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in entry["files"].items()):
-            raise Bad("entry files must map paths to digests")
-        for k in ("dataset_slug", "dataset_version_id"):
-            if not isinstance(entry.get(k), str) or "/" in entry[k] or entry[k] in ("", ".", ".."):
-                raise Bad(f"entry {k} is malformed")
+    def policy(self, digest: str) -> None:
+        """A bundle digest may repeat while it is current, never after being superseded."""
+        if self.policies and self.policies[-1] == digest:
+            return
+        if digest in self.policies:
+            raise Bad(f"policy bundle rolled back: {digest} was superseded by "
+                      f"{self.policies[-1]} and is used again")
+        self.policies.append(digest)
 
-    def changed(self, parent: pygit2.Commit, commit: pygit2.Commit) -> set[str]:
-        out = set()
-        diff = parent.tree.diff_to_tree(commit.tree, pygit2.enums.DiffOption.SKIP_BINARY_CHECK)
-        for delta in diff.deltas:
-            if delta.status_char() not in ("A", "M"):
-                raise Bad(f"commit deletes or renames {delta.old_file.path}")
-            out.add(delta.new_file.path)
-        return out
 
-    def promotion(self, entry: dict[str, Any], tree: pygit2.Tree, public: str) -> None:
-        from promote_action.signing.dsse import PAYLOAD_TYPE_INTOTO, verify_envelope
+def _results(repo: pygit2.Repository, work: list[tuple[int, str, str]], trust: Any,
+             dests: list[str], opts: Options, tags: bool, scratch_root: str
+             ) -> Iterator[Facts | tuple[int, str, str]]:
+    jobs = opts.jobs if opts.jobs is not None else min(os.cpu_count() or 1, 4)
+    if jobs <= 1 or len(work) < PARALLEL_MIN:
+        _worker_init(repo.path, scratch_root, trust, dests, tags, opts.replay)
+        for seq, c, p in work:
+            r = _check_one(_WORKER["checker"], opts.replay, seq, pygit2.Oid(hex=c),
+                           pygit2.Oid(hex=p))
+            yield r
+            if isinstance(r, tuple):
+                return
+        return
+    import multiprocessing
 
-        slug, version = entry["dataset_slug"], entry["dataset_version_id"]
-        vdir = version_dir(slug, version)
-        if (slug, version) in self.promoted:
-            raise Bad(f"version {version} of {slug} is promoted twice")
-        digest = entry.get("manifest_digest")
-        if digest in self.manifests:
-            raise Bad("manifest already recorded by an earlier entry (replay)")
-        raw = self.blob(tree, f"{vdir}/manifest.json")
-        if sha(raw) != digest:
-            raise Bad("stored manifest does not match the entry's manifest_digest")
-        manifest = json.loads(raw)
-        try:
-            env = json.loads(self.blob(tree, f"{vdir}/manifest.dsse.json"))
-            statement = json.loads(verify_envelope(env, [public],
-                                                   payload_type=PAYLOAD_TYPE_INTOTO))
-        except Bad:
-            raise
-        except Exception as e:  # noqa: BLE001 - any envelope failure is a finding
-            raise Bad(f"manifest DSSE envelope does not verify: {e}") from None
-        if statement.get("predicate") != manifest:
-            raise Bad("DSSE statement predicate differs from the stored manifest")
-        subjects = {s["name"]: "sha256:" + s["digest"]["sha256"]
-                    for s in statement.get("subject", [])}
-        if subjects != {a["path"]: a["digest"] for a in manifest.get("artifacts", [])}:
-            raise Bad("DSSE subjects differ from the manifest's artifacts")
-        for c in manifest.get("catalogs", []):
-            if sha(self.blob(tree, f"{vdir}/catalogs/{c['path']}")) != c["digest"]:
-                raise Bad(f"catalog copy {c['path']} does not match the manifest digest")
-        self.promoted.add((slug, version))
-        self.manifests.add(digest)
-        self.immutable.update(f"{vdir}/{n}" for n in PROMOTION_FILES)
-        self.immutable.update(p for p in entry["files"] if p.startswith(f"{vdir}/catalogs/"))
+    ctx = multiprocessing.get_context("fork")
+    chunks = [work[i:i + CHUNK] for i in range(0, len(work), CHUNK)]
+    with ctx.Pool(jobs, _worker_init,
+                  (repo.path, scratch_root, trust, dests, tags, opts.replay)) as pool:
+        for chunk in pool.imap(_check_chunk, chunks):
+            yield from chunk
+            if chunk and isinstance(chunk[-1], tuple):
+                pool.terminate()
+                return
 
 
 def verify_ledger(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any, destinations: list[str],
-                  checkpoint: tuple[int, str] | None = None) -> VerifyResult:
-    v = Verifier(repo, trust, destinations)
-    seq = 0
-    commit: pygit2.Commit | None = None
+                  checkpoint: tuple[int, str] | None = None,
+                  options: Options | None = None) -> VerifyResult:
+    opts = options or Options(checkpoint=checkpoint)
+    checkpoint = opts.checkpoint if opts.checkpoint is not None else checkpoint
+    tags = bool(kfm_tags(repo)) if opts.check_tags is None else opts.check_tags
+    seq, commit_id = 0, None
+    state: Sequence | None = None
+    scratch_root = tempfile.mkdtemp(prefix="kfm-verify-")
+    replayed = 0
     try:
         chain = linear_history(repo, tip)
-        commit = chain[0]
-        v.root(commit)
-        if checkpoint and checkpoint[0] == 0 and checkpoint[1] != v.prev:
+        commit_id = chain[0]
+        state = Sequence(_root(repo, trust, chain[0], scratch_root, destinations))
+        if checkpoint and checkpoint[0] == 0 and checkpoint[1] != state.prev:
             raise Bad("ledger root differs from the checkpoint (fork)")
-        for seq, (parent, commit) in enumerate(pairwise(chain), start=1):
-            v.step(seq, commit, parent)
-            if checkpoint and checkpoint[0] == seq and checkpoint[1] != v.prev:
+        work = [(i, str(chain[i]), str(chain[i - 1])) for i in range(1, len(chain))]
+        for r in _results(repo, work, trust, destinations, opts, tags, scratch_root):
+            if isinstance(r, tuple):
+                seq, commit_id = r[0], pygit2.Oid(hex=r[1])
+                raise Bad(r[2])
+            seq, commit_id = r.seq, pygit2.Oid(hex=r.commit)
+            state.step(r)
+            if r.extra.get("tag_error"):
+                raise Bad(r.extra["tag_error"])
+            if r.replay is not None:
+                replayed += 1
+                if r.replay.get("mismatch"):
+                    raise Bad(r.replay["mismatch"])
+            if checkpoint and checkpoint[0] == seq and checkpoint[1] != state.prev:
                 raise Bad("entry at the checkpoint differs (history was rewritten or forked)")
         if checkpoint and checkpoint[0] > len(chain) - 1:
             seq = len(chain) - 1
             raise Bad(f"ledger has {seq} entries but the checkpoint is at {checkpoint[0]} "
                       "(rolled back)")
+        if tags:
+            _orphan_tags(repo, state)
     except Bad as e:
+        counts = state.counts if state else {}
         return VerifyResult(False, seq, None, None, max(seq - 1, 0), {
-            "seq": seq, "commit": str(commit.id) if commit is not None else None,
-            "why": str(e)}, v.counts)
-    return VerifyResult(True, len(chain) - 1, v.prev, str(tip), len(chain) - 1, None, v.counts)
+            "seq": seq, "commit": str(commit_id) if commit_id is not None else None,
+            "why": str(e)}, counts, tags, replayed)
+    finally:
+        shutil.rmtree(scratch_root, ignore_errors=True)
+    n = len(chain) - 1
+    return VerifyResult(True, n, state.prev, str(tip), n, None, state.counts, tags, replayed)
+
+
+def _root(repo: pygit2.Repository, trust: Any, root_id: pygit2.Oid, scratch_root: str,
+          dests: list[str]) -> str:
+    from promote_action.ledger.store import open_scratch
+
+    checker = CommitChecker(repo, open_scratch(repo, Path(scratch_root) / "root"), trust,
+                            dests)
+    commit = repo[root_id]
+    checker.signer(commit)
+    names = [e.name for e in commit.tree]
+    if names != [ROOT_README]:
+        raise Bad(f"root commit must hold only {ROOT_README}, found {names}")
+    return genesis_prev(checker.blob(commit.tree, ROOT_README))
+
+
+def _orphan_tags(repo: pygit2.Repository, state: Sequence) -> None:
+    """Every kfm/ tag must belong to a promotion on this ledger (no forged extras)."""
+    for ref in kfm_tags(repo):
+        parts = ref[len(TAG_PREFIX):].split("/")
+        if len(parts) != 2 or tuple(parts) not in state.promoted:
+            raise Bad(f"tag {ref} names no promotion on this ledger")

@@ -30,7 +30,8 @@ def build_capsule(ctx: GateContext, results: Sequence[GateResult], *, stage: str
                   approvals: Sequence[Approval] = (), destinations: Sequence[str] = ()
                   ) -> dict[str, Any]:
     spec = ctx.spec
-    lic = spec.get("license") if isinstance(spec.get("license"), dict) else {}
+    raw_license = spec.get("license")
+    lic: dict[str, Any] = raw_license if isinstance(raw_license, dict) else {}
     artifacts = []
     for a in spec.get("artifacts") or []:
         if not isinstance(a, dict) or not isinstance(a.get("path"), str):

@@ -106,7 +106,7 @@ class EmbeddedEngine:
 
     def evaluate(self, bundle: PolicyBundle, capsule: dict[str, Any]) -> Any:
         try:
-            import regorus
+            import regorus  # type: ignore[import-untyped]
         except ImportError as e:  # pragma: no cover - a broken install
             raise EngineUnavailableError("embedded engine (regorus) is not installed") from e
         engine = self._prepared(bundle, regorus).clone()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PASS_DIR
+from tests_support import PASS_DIR
 
 PASS = PASS_DIR / "kansas_river_gauges"
 

@@ -50,6 +50,7 @@ def test_yaml_line_numbers_for_pointers() -> None:
     assert doc.line_of("/b/d") == 4
     assert doc.line_of("/b/c/1") == 3
     assert doc.line_of("/nope") == 1
+    assert doc.line_of("not/a/pointer") == 1  # never loops on a malformed pointer
 
 
 JSON_REJECTS = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FAIL_DIR, FIXTURES, PASS_DIR
+from tests_support import FAIL_DIR, FIXTURES, PASS_DIR
 
 
 def _build_module():  # type: ignore[no-untyped-def]

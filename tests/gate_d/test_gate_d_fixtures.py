@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from tests_support import FIXTURES
 from gate_d_support import codes, run
 
 from promote_action.digests import hash_file

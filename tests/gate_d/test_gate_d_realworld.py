@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED_DATA
+from tests_support import SHARED_DATA
 from gate_d_support import COLLECTION, DCAT, ITEM, PROV, codes, make, run
 
 from promote_action.catalogs import dcat, prov, stac

@@ -174,7 +174,7 @@ def test_reads_prov_o_jsonld() -> None:
 
 def test_reads_shared_prov_json_examples() -> None:
     """Real PROV-JSON documents from the prov library's test suite."""
-    from conftest import SHARED_DATA
+    from tests_support import SHARED_DATA
 
     bundle = json.loads((SHARED_DATA / "prov" / "bundle1.json").read_text())
     assert c_sensitivity.read_prov(bundle).activities == {"ex:a1", "ex:aa1"}

@@ -56,11 +56,13 @@ def test_reference_dataset_passes_and_records_facts(ds: Path) -> None:
     (lambda r: r["outputs"].append({"uri": "processed/x.parquet",
                                     "digest": "sha256:" + "2" * 64}),
      "E.output_missing", "/outputs/2/uri"),
-    (lambda r: r["inputs"].append({"uri": "https://waterservices.usgs.gov/nwis/iv/",
+    (lambda r: r["inputs"].append({"uri": "s3:kfm-raw/nwis/iv.csv",
                                    "digest": "sha256:" + "2" * 64}),
      "E.uri_not_local", "/inputs/1/uri"),
     (lambda r: r["environment"].pop("git_commit"), "E.environment_incomplete", "/environment"),
     (lambda r: r.pop("environment"), "E.environment_incomplete", ""),
+    (lambda r: r.update(environment="docker"), "E.environment_incomplete", "/environment"),
+    (lambda r: r["environment"].update(image="x"), "E.receipt_invalid", "/environment"),
     (lambda r: r["environment"].update(params_digest=""), "E.environment_incomplete",
      "/environment/params_digest"),
     (lambda r: r["environment"].update(container_digest="sha256:img"),
@@ -242,3 +244,19 @@ def test_validate_receipt_names_file_and_counts() -> None:
 def test_leap_second_and_offsets_are_rfc3339() -> None:
     for ts in ("2016-12-31T23:59:60Z", "2026-02-28T23:59:59.123+05:30", "2026-02-28t10:00:00z"):
         assert receipt_problems(dict(_receipt(), created_at=ts)) == [], ts
+
+
+def test_report_digest_may_match_content_addressed_evidence(ds: Path) -> None:
+    report = read_json(ds / RECEIPT)["validation"]["report_digest"]
+    spec = (ds / "spec.yaml").read_text().replace("uri: qa/report.json",
+                                                  f"uri: kfm://evidence/{report}")
+    assert spec != (ds / "spec.yaml").read_text()
+    (ds / "spec.yaml").write_text(spec)
+    ctx = context(ds)
+    edit_receipt(ds, lambda r: r.update(dataset_version_id=ctx.dataset_version_id))
+    assert gate_e(ds).status == Status.PASS
+
+
+def test_no_evidence_listed_leaves_report_to_gate_f(tmp_path: Path) -> None:
+    assert gate_e(build(tmp_path / "ds", lambda d: d.spec.pop("evidence"))).status == \
+        Status.PASS

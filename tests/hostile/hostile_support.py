@@ -19,7 +19,7 @@ import stat
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,10 @@ REPO = HERE.parents[1]
 PASS_FIXTURE = REPO / "fixtures" / "pass" / "kansas_river_gauges"
 MEMORY_LIMIT = 1536 * 1024 * 1024
 HANG_TIMEOUT_S = 20.0
-WALL_LIMIT_S = float(os.environ.get("KFM_HOSTILE_WALL_LIMIT", "2.0"))
+# CPU seconds (child + grandchildren) is the budget that a hostile input must not blow;
+# wall time is also bounded, more loosely, because CI shares 2 cores among test workers.
+CPU_LIMIT_S = float(os.environ.get("KFM_HOSTILE_CPU_LIMIT", "2.0"))
+WALL_LIMIT_S = float(os.environ.get("KFM_HOSTILE_WALL_LIMIT", "6.0"))
 SECRET = "KFM-HOSTILE-SECRET-do-not-read"
 
 
@@ -63,6 +66,7 @@ class Sandbox:
     outside: Path  # files beside the workspace that must never be read through it
     cwd: Path  # the child's working directory: must stay empty
     tmp: Path  # the child's TMPDIR: must be left as found
+    env: dict[str, str] = field(default_factory=dict)  # extra child environment
 
     @classmethod
     def create(cls, top: Path, base: Path = PASS_FIXTURE) -> Sandbox:
@@ -198,8 +202,8 @@ def snapshot(top: Path) -> dict[str, tuple[Any, ...]]:
             elif stat.S_ISREG(st.st_mode):
                 out[rel] = ("file", st.st_size, st.st_mtime_ns,
                             hashlib.sha256(p.read_bytes()).hexdigest())
-            elif stat.S_ISDIR(st.st_mode):
-                out[rel] = ("dir", st.st_mtime_ns)
+            elif stat.S_ISDIR(st.st_mode):  # entries are compared, not the dir's mtime
+                out[rel] = ("dir",)
             else:  # FIFOs and the like: never opened
                 out[rel] = ("other", stat.S_IFMT(st.st_mode), st.st_mtime_ns)
     return out
@@ -214,6 +218,7 @@ class Run:
     out: str
     err: str
     wall: float
+    cpu: float
 
 
 def _limits() -> None:
@@ -242,8 +247,7 @@ def run_case(box: Sandbox, case: Case) -> Run:
     argv = [sys.executable, "-m", "promote_action", meta.get("command", "validate")]
     argv += ["--spec", box.expand(meta.get("spec", "{ds}")),
              "--format", meta.get("format", "json")]
-    if case.root is not None and (case.root / "policy").is_dir():
-        shutil.copytree(case.root / "policy", box.top / "policy")
+    if (box.top / "policy").is_dir():
         argv += ["--policy", str(box.top / "policy")]
     argv += [box.expand(a) for a in meta.get("args", [])]
     if "--engine" not in argv:  # loader cases: the in-process engine keeps the corpus fast
@@ -252,12 +256,16 @@ def run_case(box: Sandbox, case: Case) -> Run:
     env = {**os.environ, "TMPDIR": str(box.tmp),
            "PYTHONPATH": str(REPO), **{k: box.expand(v) for k, v in meta.get("env", {}).items()}}
     env.pop("KFM_DEBUG", None)
-    env.update(_fake_bin(box, meta))
+    env.update(box.env)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.run(argv, cwd=box.cwd, env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=HANG_TIMEOUT_S,
                           preexec_fn=_limits, check=False)
-    return Run(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
+    return Run(proc.returncode, proc.stdout, proc.stderr, wall, cpu)
 
 
 def stable_copy(dst: Path) -> Path:
@@ -276,4 +284,7 @@ def stable_copy(dst: Path) -> Path:
 def prepare(top: Path, case: Case, base: Path = PASS_FIXTURE) -> Sandbox:
     box = Sandbox.create(top, base)
     apply_ops(box, case.meta.get("ops", []))
+    if case.root is not None and (case.root / "policy").is_dir():
+        shutil.copytree(case.root / "policy", box.top / "policy")
+    box.env = _fake_bin(box, case.meta)
     return box

@@ -50,7 +50,8 @@ def invalid_utf8_prov(box: Sandbox) -> None:
 
 def overlong_utf8_dcat(box: Sandbox) -> None:
     p = box.ds / "catalog" / "dcat.jsonld"
-    p.write_bytes(p.read_bytes().replace(b"../processed/gauges.csv", b"..\xc0\xafprocessed/gauges.csv"))
+    raw = p.read_bytes()
+    p.write_bytes(raw.replace(b"../processed/gauges.csv", b"..\xc0\xafprocessed/gauges.csv"))
 
 
 def utf16_spec_json(box: Sandbox) -> None:
@@ -59,7 +60,8 @@ def utf16_spec_json(box: Sandbox) -> None:
 
 
 def deep_json_item(box: Sandbox) -> None:
-    (box.ds / "catalog" / "stac" / "items" / "gauges.json").write_text("[" * 100_000 + "]" * 100_000)
+    item = box.ds / "catalog" / "stac" / "items" / "gauges.json"
+    item.write_text("[" * 100_000 + "]" * 100_000)
 
 
 def many_json_values(box: Sandbox) -> None:

@@ -20,7 +20,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hostile_support import (  # noqa: E402
+from hostile_support import (
+    CPU_LIMIT_S,
     SECRET,
     WALL_LIMIT_S,
     Case,
@@ -99,12 +100,12 @@ def _check_exit1(case: Case, run: Run) -> None:
         assert report["decision"] == case.meta["decision"]
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in ALL_CASES])
 @pytest.fixture(scope="session")
 def pass_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return stable_copy(tmp_path_factory.mktemp("hostile-base") / "kansas_river_gauges")
 
 
+@pytest.mark.parametrize("case", [_param(c) for c in ALL_CASES])
 def test_hostile_case(case: Case, tmp_path: Path, pass_copy: Path) -> None:
     box = prepare(tmp_path, case, pass_copy)
     before = snapshot(tmp_path)
@@ -120,5 +121,6 @@ def test_hostile_case(case: Case, tmp_path: Path, pass_copy: Path) -> None:
         _check_exit1(case, run)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"the run wrote to: {changed}"
+    assert run.cpu < CPU_LIMIT_S, f"used {run.cpu:.2f}s CPU (limit {CPU_LIMIT_S}s)"
     limit = case.meta.get("wall_limit", WALL_LIMIT_S)
-    assert run.wall < limit, f"took {run.wall:.2f}s (limit {limit}s)"
+    assert run.wall < limit, f"took {run.wall:.2f}s wall (limit {limit}s)"

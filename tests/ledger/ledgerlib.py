@@ -59,17 +59,54 @@ def clone(origin: Path, dst: Path) -> Path:
     return dst
 
 
+_EVIDENCE: dict[str, Any] = {}
+
+
+def reference_evidence(policy_dirs: tuple[Path, ...] | None = None) -> dict[str, Any]:
+    """A REAL allow decision (capsule, record, stored bundle) for the reference dataset,
+    computed once per process with the embedded engine; synthetic promotions store it
+    as their decision evidence so verify and replay check real records."""
+    import tempfile
+
+    from promote_action.gates.base import Options
+    from promote_action.pipeline import evaluate_dataset
+    from promote_action.policy.capsule import Approval
+    from promote_action.promote import decision_evidence, destinations_for, spec_catalogs
+    from promote_action.spec import load_spec
+
+    dirs = policy_dirs if policy_dirs is not None else (REPO_ROOT / "fixtures" / "policy",)
+    if dirs in _EVIDENCE:
+        return _EVIDENCE[dirs]  # type: ignore[no-any-return]
+    with tempfile.TemporaryDirectory(prefix="kfm-evidence-") as tmp:
+        ds, version = make_dataset(Path(tmp), "kansas_river_gauges")
+        spec = load_spec(ds)
+        ev = evaluate_dataset(
+            ds, policy_dirs=list(dirs), engine="embedded", stage="promote",
+            options=Options(expected_slug=ds.name, expected_version_id=version),
+            approvals=[Approval("steward", "github:kfm-steward", T0)],
+            destinations=destinations_for(ds.name, version, spec_catalogs(spec.data)))
+        assert ev.outcome == "pass", ev.decision.record()
+        record = ev.decision.record()
+        _EVIDENCE[dirs] = {"files": decision_evidence(ev, render_json(record)),
+                           "decision_id": ev.decision.decision_id,
+                           "policy_bundle_digest": ev.decision.policy_digest}
+    return _EVIDENCE[dirs]  # type: ignore[no-any-return]
+
+
 def synthetic_promotion(key: Any, slug: str, version: str, at: str = T0,
-                        merge_commit: str | None = None) -> Event:
-    """A promotion with a real manifest + DSSE envelope, no gates run."""
+                        merge_commit: str | None = None,
+                        evidence: dict[str, Any] | None = None) -> Event:
+    """A promotion with a real manifest + DSSE envelope and a real stored decision
+    (capsule + policy bundle), no gates run for this slug."""
     from promote_action.manifest import ManifestInputs, build_manifest, sign_manifest
     from promote_action.policy.capsule import Approval
 
     def d(s: str) -> str:
         return "sha256:" + hashlib.sha256(s.encode()).hexdigest()
 
+    evidence = evidence or reference_evidence()
     cat = b'{"@context": "https://www.w3.org/ns/dcat"}\n'
-    decision_id = "kfm://policy_decision/" + d(f"{slug}{version}")
+    decision_id = evidence["decision_id"]
     manifest = build_manifest(ManifestInputs(
         slug, version, d(f"spec{slug}{version}"), at,
         [{"path": "processed/data.csv", "digest": d(f"csv{slug}{version}"),
@@ -83,14 +120,14 @@ def synthetic_promotion(key: Any, slug: str, version: str, at: str = T0,
              "manifest.dsse.json": render_json(sign_manifest(key, manifest)),
              "receipt.json": render_json({"synthetic": True}),
              "report.json": render_json({"synthetic": True}),
-             "decision.json": render_json({"decision_id": decision_id}),
+             **evidence["files"],
              "catalogs/catalog/dcat.jsonld": cat}
     approvals = [{"role": "steward", "principal": "github:kfm-steward", "approved_at": at}]
     source = {"repo": "kfm/data", "pr": None, "merge_commit": merge_commit}
     return Event("promotion", slug, version, at,
                  idempotency_key("promotion", slug, version, mdigest, merge_commit),
                  {"spec_hash": manifest["spec_hash"], "decision_id": decision_id,
-                  "policy_bundle_digest": d("policy"), "source": source,
+                  "policy_bundle_digest": evidence["policy_bundle_digest"], "source": source,
                   "approvals": approvals, "manifest_digest": mdigest, "released_at": at},
                  files=files, manifest_digest=mdigest,
                  summary={"decision_id": decision_id, "manifest_digest": mdigest,
@@ -120,12 +157,16 @@ def new_ledger(repo_dir: Path, key: Any, remote: str | None = None) -> LedgerTar
 
 
 def verify(repo_dir: Path, allowed: Path, checkpoint: tuple[int, str] | None = None,
-           ref: str = "refs/heads/kfm-ledger") -> Any:
+           ref: str = "refs/heads/kfm-ledger", **options: Any) -> Any:
+    """verify_ledger on `ref`; `options` are `promote_action.ledger.verify.Options` fields
+    (check_tags, replay, jobs)."""
+    from promote_action.ledger.verify import Options
     from promote_action.signing.trust import TrustRoot
 
     repo = open_repo(repo_dir)
     tip = repo.references[ref].resolve().target
-    return verify_ledger(repo, tip, TrustRoot.load(allowed), load_destinations(), checkpoint)
+    return verify_ledger(repo, tip, TrustRoot.load(allowed), load_destinations(),
+                         options=Options(checkpoint=checkpoint, **options))
 
 
 def load_fixture_builder() -> Any:

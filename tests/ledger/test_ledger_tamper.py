@@ -80,8 +80,8 @@ def set_tip(repo: pygit2.Repository, oid: pygit2.Oid) -> None:
     repo.references.create(REF, oid, force=True)
 
 
-def assert_bad(ledger: dict[str, Any], why: str, checkpoint: Any = None) -> None:
-    res = verify(ledger["dir"], ledger["allowed"], checkpoint)
+def assert_bad(ledger: dict[str, Any], why: str, checkpoint: Any = None, **opts: Any) -> None:
+    res = verify(ledger["dir"], ledger["allowed"], checkpoint, **opts)
     assert not res.ok
     assert why in res.failure["why"], res.failure
 
@@ -107,7 +107,14 @@ def test_edited_entry_byte_breaks_chain(ledger):
     tip = recommit(repo, key, target.parents[0].id, edit(repo, target, {path: forged}),
                    target.message)
     set_tip(repo, replay(repo, key, tip, commits[3:]))
-    assert_bad(ledger, "chain broken")
+    # the signed tag of promotion #2 still names the original commit: caught at #2 ...
+    assert_bad(ledger, "not at the promotion's commit")
+    # ... and without tags (an auditor clone that did not fetch them) entry #3 no longer
+    # continues the forged #2 (its commit also reverts the forged file)
+    res = verify(ledger["dir"], ledger["allowed"], check_tags=False)
+    assert not res.ok and res.failure["seq"] == 3, res.failure
+    assert ("chain broken" in res.failure["why"]
+            or "entries/000000/000000002.json" in res.failure["why"]), res.failure
 
 
 def test_edited_last_entry_without_key_fails_signature(ledger):

@@ -76,14 +76,32 @@ def test_explain_names_code_message_path_and_value(run_cli, tmp_path: Path) -> N
         ("F.evidence_unresolved", "evidence[1]")]
 
 
+def _content_case(tmp_path: Path) -> Path:
+    """fixtures/cases/gate_f.py CONTENT_CASE built like a fixture (no checked-in dir)."""
+    import importlib.util
+
+    def load(name: str, path: Path):  # type: ignore[no-untyped-def]
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    build = load("kfm_policy_build", FIXTURES / "build.py")
+    cases = load("kfm_policy_gate_f", FIXTURES / "cases" / "gate_f.py")
+    ds = build.base_dataset()
+    cases.CONTENT_CASE(ds)
+    ds.write(tmp_path / "content_case")
+    return tmp_path / "content_case"
+
+
 @pytest.mark.parametrize("case,code", [("F-evidence_missing", "F.evidence_missing"),
                                        ("F-evidence_unresolved", "F.evidence_unresolved"),
-                                       ("F-evidence_content_unresolved",
-                                        "F.evidence_unresolved")])
+                                       ("content", "F.evidence_unresolved")])
 def test_gate_f_fixtures_fail_only_on_the_policy(run_cli, tmp_path: Path, case: str,
                                                  code: str) -> None:
-    _, report, record = _validate(run_cli, tmp_path, FIXTURES / "fail" / case,
-                                  "--engine", "embedded")
+    dataset = _content_case(tmp_path) if case == "content" else FIXTURES / "fail" / case
+    _, report, record = _validate(run_cli, tmp_path, dataset, "--engine", "embedded")
     assert [r["code"] for r in record["result"]["deny"]] == [code]
     assert [g["id"] for g in report["gates"] if g["status"] == "fail"] == ["F"]
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from conftest import FAIL_DIR, PASS_DIR
+from tests_support import FAIL_DIR, PASS_DIR
 
 FAILING = FAIL_DIR / "B-license_unclear"
 

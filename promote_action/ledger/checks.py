@@ -1,0 +1,367 @@
+"""Per-commit ledger checks: everything about one commit that needs only it and its parent.
+
+Split from the chain walk (`verify.py`) so the expensive, independent part — signature,
+entry bytes, file digests, tree shape, DSSE, tag — can run in worker processes over
+chunks of history, while the cheap sequential facts (seq/prev chain, immutability,
+replays, policy rollbacks) are checked in order by the caller.
+
+Speed without losing rigour: the commit must change exactly the files its entry lists.
+Instead of diffing two whole trees (libgit2 walks every differing level, and the entry
+shards hold 1,000 names), we rebuild the tree we *expect* — the parent's tree with the
+listed paths set to the blobs the commit holds — with TreeBuilder in a scratch object
+store, and compare one tree id. Equal ids mean nothing else was added, changed or
+deleted; only on a mismatch do we pay for a diff, to say what differs. File digests are
+cached by blob id, so a blob stored unchanged in many commits is hashed once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pygit2
+
+from promote_action.ledger.entry import (
+    ENTRY_TYPES,
+    ENTRY_VERSION,
+    entry_digest,
+    entry_path,
+    render_json,
+    tag_name,
+    version_dir,
+)
+from promote_action.ledger.policy_paths import expand
+from promote_action.ledger.policy_store import check_decision_files
+
+BLOB_MODE = pygit2.enums.FileMode.BLOB
+TREE_MODE = pygit2.enums.FileMode.TREE
+BLOB_TYPE = pygit2.enums.ObjectType.BLOB
+
+
+class Bad(Exception):
+    """First failure found; the caller attaches the seq and commit for the report."""
+
+
+@dataclass
+class Facts:
+    """What the sequential pass needs from one verified commit."""
+
+    seq: int
+    commit: str
+    prev: str
+    digest: str
+    type: str
+    slug: str
+    version: str
+    paths: list[str]
+    manifest_digest: str | None = None
+    policy_digest: str | None = None
+    replay: dict[str, Any] | None = None  # filled when replay was requested
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CommitChecker:
+    """Checks commits of one repository against one trust root (reusable per process)."""
+
+    def __init__(self, repo: pygit2.Repository, scratch: pygit2.Repository, trust: Any,
+                 destinations: list[str], check_tags: bool = False):
+        self.repo = repo
+        self.scratch = scratch
+        self.trust = trust
+        self.destinations = destinations
+        self.check_tags = check_tags
+        self._digests: dict[pygit2.Oid, str] = {}
+        self._fingerprints: dict[str, str] = {}
+        self._trusted: dict[tuple[str, int], str] = {}
+        self._file_sets: dict[pygit2.Oid, frozenset[tuple[str, pygit2.Oid]]] = {}
+        self._tags: dict[str, Any] | None = None
+
+    # -- signatures ---------------------------------------------------------------------
+    def signer(self, commit: pygit2.Commit) -> str:
+        from promote_action.signing.sshsig import sshsig_verify
+
+        sig, payload = commit.gpg_signature
+        if sig is None or payload is None:
+            raise Bad("commit is not signed")
+        try:
+            public = sshsig_verify(sig.decode("ascii"), payload, "git")
+        except Exception as e:  # noqa: BLE001 - any parse/verify failure is a bad signature
+            raise Bad(f"bad commit signature: {e}") from None
+        return self.trusted(public, commit.committer.time, "commit")
+
+    def trusted(self, public: str, when: int, what: str) -> str:
+        key = (public, when)
+        if key not in self._trusted:
+            at = datetime.fromtimestamp(when, tz=UTC)
+            ok, why = self.trust.is_trusted(public, at)
+            if not ok:
+                raise Bad(f"{what} signer is not trusted at {at.isoformat()}: {why}")
+            self._trusted[key] = public
+        return public
+
+    def fingerprint(self, public: str) -> str:
+        if public not in self._fingerprints:
+            from promote_action.signing.keys import public_key_fingerprint
+
+            self._fingerprints[public] = public_key_fingerprint(public)
+        return self._fingerprints[public]
+
+    # -- blobs --------------------------------------------------------------------------
+    def entry_at(self, tree: pygit2.Tree, path: str) -> pygit2.Object:
+        try:
+            obj = tree[path]
+        except KeyError:
+            raise Bad(f"{path} is missing") from None
+        if obj.type != BLOB_TYPE or obj.filemode != BLOB_MODE:
+            raise Bad(f"{path} is not a regular file")
+        return obj
+
+    def blob(self, tree: pygit2.Tree, path: str) -> bytes:
+        return self.repo.odb.read(self.entry_at(tree, path).id)[1]  # type: ignore[no-any-return]
+
+    def digest(self, oid: pygit2.Oid) -> str:
+        found = self._digests.get(oid)
+        if found is None:
+            found = "sha256:" + hashlib.sha256(self.repo.odb.read(oid)[1]).hexdigest()
+            self._digests[oid] = found
+        return found
+
+    # -- one commit ---------------------------------------------------------------------
+    def check(self, seq: int, commit_id: pygit2.Oid, parent_id: pygit2.Oid) -> Facts:
+        commit = self.repo[commit_id]
+        public = self.signer(commit)
+        tree = commit.tree
+        epath = entry_path(seq)
+        eoid = self.entry_at(tree, epath).id
+        entry, digest = parse_entry(self.repo.odb.read(eoid)[1], epath)
+        check_entry_fields(entry, seq, self.fingerprint(public))
+        files: dict[str, str] = entry["files"]
+        slug, version = entry["dataset_slug"], entry["dataset_version_id"]
+        allowed = destination_checker(self.destinations, slug, version)
+        oids = {}
+        for path, want in files.items():
+            if not allowed(path) or path.startswith("entries/"):
+                raise Bad(f"{path} is outside the allowed destinations (or another entry)")
+            obj = self.entry_at(tree, path)
+            if self.digest(obj.id) != want:
+                raise Bad(f"{path} does not match the digest its entry records")
+            oids[path] = obj.id
+        writes = {**oids, epath: eoid}
+        if entry["type"] in ("promotion", "denied"):
+            indexed = check_decision_files(self, entry, tree, oids)
+            for path in indexed:
+                if not allowed(path):
+                    raise Bad(f"{path} is outside the allowed destinations")
+            writes.update(indexed)
+        self.same_tree(commit, parent_id, writes)
+        facts = Facts(seq, str(commit_id), entry["prev"], digest, entry["type"], slug, version,
+                      sorted(writes), entry.get("manifest_digest"),
+                      entry.get("policy_bundle_digest"))
+        if entry["type"] == "promotion":
+            self.promotion(entry, tree, public, oids)
+            if self.check_tags:  # reported after the chain checks of this entry
+                try:
+                    self.tag(slug, version, commit_id)
+                except Bad as e:
+                    facts.extra["tag_error"] = str(e)
+        return facts
+
+    def same_tree(self, commit: pygit2.Commit, parent_id: pygit2.Oid,
+                  writes: dict[str, pygit2.Oid]) -> None:
+        """The commit's tree must be exactly the parent's plus the listed writes."""
+        parent = self.repo[parent_id]
+        try:
+            expected = self.expected_tree(parent.tree, commit.tree, writes)
+        except (KeyError, ValueError, Bad):
+            expected = None
+        if expected != commit.tree_id:
+            raise Bad(explain_tree_difference(parent, commit, set(writes)))
+
+    def expected_tree(self, old: pygit2.Tree, new: pygit2.Tree,
+                      writes: dict[str, pygit2.Oid]) -> pygit2.Oid:
+        """`old` with `writes` applied (TreeBuilder in the scratch store). A directory the
+        parent lacks is taken whole from the commit once its file set is exactly the
+        listed one, so only directories that already existed are rebuilt."""
+        files: dict[str, pygit2.Oid] = {}
+        subdirs: dict[str, dict[str, pygit2.Oid]] = {}
+        for path, oid in writes.items():
+            head, _, rest = path.partition("/")
+            if rest:
+                subdirs.setdefault(head, {})[rest] = oid
+            else:
+                files[head] = oid
+        if set(files) & set(subdirs):
+            raise Bad("a path is both a file and a directory")
+        tb = self.scratch.TreeBuilder(self.scratch[old.id])
+        for name, oid in files.items():
+            tb.insert(name, oid, BLOB_MODE)
+        for name, sub in subdirs.items():
+            new_sub = new[name]
+            if new_sub.type != pygit2.enums.ObjectType.TREE:
+                raise Bad(f"{name} is not a directory")
+            old_sub = old[name] if name in old else None
+            if old_sub is not None and old_sub.type == pygit2.enums.ObjectType.TREE:
+                oid = self.expected_tree(old_sub, new_sub, sub)
+            elif self.file_set(new_sub.id) == frozenset(sub.items()):
+                oid = new_sub.id
+            else:
+                raise Bad(f"new directory {name} holds files its entry does not list")
+            tb.insert(name, oid, TREE_MODE)
+        return tb.write()  # type: ignore[no-any-return]
+
+    def file_set(self, tree_id: pygit2.Oid) -> frozenset[tuple[str, pygit2.Oid]]:
+        """Every (path, blob id) under a tree; memoized by tree id (shared subtrees such
+        as an unchanged policy bundle are walked once)."""
+        found = self._file_sets.get(tree_id)
+        if found is None:
+            out: set[tuple[str, pygit2.Oid]] = set()
+            for e in self.repo[tree_id]:
+                if e.type == pygit2.enums.ObjectType.TREE:
+                    out.update((f"{e.name}/{p}", o) for p, o in self.file_set(e.id))
+                elif e.filemode == BLOB_MODE:
+                    out.add((e.name, e.id))
+                else:
+                    out.add((e.name, pygit2.Oid(hex="0" * 40)))  # never matches a write
+            found = self._file_sets[tree_id] = frozenset(out)
+        return found
+
+    def promotion(self, entry: dict[str, Any], tree: pygit2.Tree, public: str,
+                  oids: dict[str, pygit2.Oid]) -> None:
+        from promote_action.signing.dsse import PAYLOAD_TYPE_INTOTO, verify_envelope
+
+        vdir = version_dir(entry["dataset_slug"], entry["dataset_version_id"])
+        read = self.repo.odb.read
+        try:
+            raw = read(oids[f"{vdir}/manifest.json"])[1]
+            envelope = read(oids[f"{vdir}/manifest.dsse.json"])[1]
+        except KeyError as e:
+            raise Bad(f"promotion does not list {e.args[0]}") from None
+        if "sha256:" + hashlib.sha256(raw).hexdigest() != entry.get("manifest_digest"):
+            raise Bad("stored manifest does not match the entry's manifest_digest")
+        try:
+            manifest = json.loads(raw)
+            statement = json.loads(verify_envelope(json.loads(envelope), [public],
+                                                   payload_type=PAYLOAD_TYPE_INTOTO))
+        except Exception as e:  # noqa: BLE001 - any envelope failure is a finding
+            raise Bad(f"manifest DSSE envelope does not verify: {e}") from None
+        if statement.get("predicate") != manifest:
+            raise Bad("DSSE statement predicate differs from the stored manifest")
+        subjects = {s["name"]: "sha256:" + s["digest"]["sha256"]
+                    for s in statement.get("subject", [])}
+        if subjects != {a["path"]: a["digest"] for a in manifest.get("artifacts", [])}:
+            raise Bad("DSSE subjects differ from the manifest's artifacts")
+        for c in manifest.get("catalogs", []):
+            path = f"{vdir}/catalogs/{c['path']}"
+            oid = oids.get(path) or self.entry_at(tree, path).id
+            if self.digest(oid) != c["digest"]:
+                raise Bad(f"catalog copy {c['path']} does not match the manifest digest")
+        if manifest.get("policy", {}).get("decision_id") != entry.get("decision_id"):
+            raise Bad("manifest decision_id differs from the entry's")
+
+    def tag(self, slug: str, version: str, commit_id: pygit2.Oid) -> None:
+        from promote_action.signing.commit import tag_signature
+        from promote_action.signing.sshsig import sshsig_verify
+
+        name = f"refs/tags/{tag_name(slug, version)}"
+        if self._tags is None:
+            self._tags = {r.name: r.target for r in self.repo.references.iterator()
+                          if r.name.startswith("refs/tags/kfm/")}
+        target = self._tags.get(name)
+        if target is None:
+            raise Bad(f"signed tag {name} is missing")
+        obj = self.repo.get(target)
+        if not isinstance(obj, pygit2.Tag) or obj.tagger is None:
+            raise Bad(f"{name} is not an annotated, signed tag")
+        if obj.target != commit_id:
+            raise Bad(f"{name} points at {obj.target}, not at the promotion's commit")
+        try:
+            found = tag_signature(self.repo, obj.id)
+            if found is None:
+                raise Bad(f"tag {name} is not signed")
+            public = sshsig_verify(found[0], found[1], "git")
+        except Bad:
+            raise
+        except Exception as e:  # noqa: BLE001 - any parse/verify failure is a finding
+            raise Bad(f"bad signature on tag {name}: {e}") from None
+        self.trusted(public, obj.tagger.time, f"tag {name}")
+
+
+def parse_entry(raw: bytes, epath: str) -> tuple[dict[str, Any], str]:
+    """(entry, its chain digest); the file must be the one stable rendering.
+
+    The digest takes the C-encoder fast path when the value space allows it (ASCII
+    bytes, so ASCII keys; no floats; safe integers), which the parse hooks detect."""
+    slow = []
+
+    def on_float(text: str) -> float:
+        slow.append(text)
+        return float(text)
+
+    def on_int(text: str) -> int:
+        value = int(text)
+        if abs(value) >= 2**53:
+            slow.append(text)
+        return value
+
+    try:
+        entry = json.loads(raw, parse_float=on_float, parse_int=on_int)
+    except ValueError:
+        raise Bad(f"{epath} is not JSON") from None
+    if not isinstance(entry, dict) or render_json(entry) != raw:
+        raise Bad(f"{epath} is not in the ledger's canonical form (edited?)")
+    if slow or not raw.isascii():
+        return entry, entry_digest(entry)
+    canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return entry, "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def destination_checker(patterns: list[str], slug: str, version: str) -> Any:
+    """`allowed_for` with the patterns expanded once per entry."""
+    exact = set()
+    prefixes = []
+    for pattern in patterns:
+        want = expand(pattern, slug, version)
+        (prefixes.append(want) if want.endswith("/") else exact.add(want))
+    prefixes_t = tuple(prefixes)
+
+    def allowed(path: str) -> bool:
+        if path.startswith("/") or "//" in path or ".." in path.split("/"):
+            return False
+        if path in exact:
+            return True
+        return path.startswith(prefixes_t) and not path.endswith("/")
+
+    return allowed
+
+
+def check_entry_fields(entry: dict[str, Any], seq: int, fingerprint: str) -> None:
+    if entry.get("kfm_ledger_entry_version") != ENTRY_VERSION:
+        raise Bad("entry has an unknown kfm_ledger_entry_version")
+    if entry.get("seq") != seq:
+        raise Bad(f"entry seq is {entry.get('seq')!r}, expected {seq} (gap or reorder)")
+    if not isinstance(entry.get("prev"), str):
+        raise Bad("entry prev is missing")
+    if entry.get("type") not in ENTRY_TYPES:
+        raise Bad(f"entry type {entry.get('type')!r} is unknown")
+    if entry.get("signer") != fingerprint:
+        raise Bad("entry names a signer other than the key that signed the commit")
+    if not isinstance(entry.get("files"), dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in entry["files"].items()):
+        raise Bad("entry files must map paths to digests")
+    for k in ("dataset_slug", "dataset_version_id"):
+        if not isinstance(entry.get(k), str) or "/" in entry[k] or entry[k] in ("", ".", ".."):
+            raise Bad(f"entry {k} is malformed")
+
+
+def explain_tree_difference(parent: pygit2.Commit, commit: pygit2.Commit,
+                            listed: set[str]) -> str:
+    """Slow path, failures only: name what the commit changes beyond its entry."""
+    diff = parent.tree.diff_to_tree(commit.tree, pygit2.enums.DiffOption.SKIP_BINARY_CHECK)
+    for delta in diff.deltas:
+        if delta.status_char() not in ("A", "M"):
+            return f"commit deletes or renames {delta.old_file.path}"
+    extra = sorted(d.new_file.path for d in diff.deltas if d.new_file.path not in listed)
+    return f"commit changes files its entry does not list ({extra[:3]})"
