@@ -55,6 +55,10 @@ class UnsafePathError(InputError):
     """A path that escapes the workspace, is absolute, or walks through a symlink out."""
 
 
+class OutputError(Error):
+    """An output file could not be written (full disk, permissions); nothing half-written."""
+
+
 class SchemaError(InputError):
     """A document does not match its JSON Schema."""
 

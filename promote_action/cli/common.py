@@ -26,15 +26,24 @@ def add_format_flag(p: argparse.ArgumentParser, choices: list[str], default: str
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write via a temp file in the same directory and rename, so readers never see half."""
+    from promote_action.errors import OutputError
+
     raw = data.encode() if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
         os.replace(tmp, path)
+    except OSError as e:
+        # A full disk or a read-only directory is the operator's to fix: name the file.
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"cannot write: {e.strerror or e}", file=str(path)) from e
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 

@@ -1,4 +1,4 @@
-"""`kfm-promote ledger init|log|show`: create and read the ledger branch."""
+"""`kfm-promote ledger init|log|show|replay`: create, read and re-check the ledger branch."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     show.add_argument("version", nargs="?")
     add_format_flag(show, ["text", "json"])
     show.set_defaults(func=run_show)
+    replay = lsub.add_parser("replay", help="re-evaluate a version's recorded decisions from "
+                                            "the stored capsule and policy bundle (embedded "
+                                            "engine, and opa when on PATH)")
+    add_ledger_flags(replay)
+    replay.add_argument("--remote", help="read the ledger as last fetched from this remote")
+    replay.add_argument("slug")
+    replay.add_argument("version")
+    add_format_flag(replay, ["text", "json"])
+    replay.set_defaults(func=run_replay)
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -102,8 +111,68 @@ def run_show(args: argparse.Namespace) -> int:
             raise InputError(f"{args.slug} {args.version} is not on the ledger")
         data = {"dataset_slug": args.slug, "dataset_version_id": args.version,
                 "events": events, "manifest": view.read_json(f"{vdir}/manifest.json")}
-    if args.format == "json":
-        emit(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    else:
-        emit(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    emit(json.dumps(data, indent=2, sort_keys=True) + "\n" if args.format == "json"
+         else show_text(data))
     return 0
+
+
+def show_text(data: dict[str, Any]) -> str:
+    """Human-readable `ledger show`: the pointer and versions, or one version's events."""
+    lines = [f"dataset: {data['dataset_slug']}"]
+    if "versions" in data:
+        p = data.get("published")
+        if p:
+            q = "  QUARANTINED" if p.get("quarantine") else ""
+            lines.append(f"published: {p['dataset_version_id']} (entry #{p['ledger_seq']}, "
+                         f"manifest {p['manifest_digest']}, released {p.get('released_at')})"
+                         f"{q}")
+        else:
+            lines.append("published: none")
+        lines.append(f"versions ({len(data['versions'])}):")
+        lines += [f"  {v}" for v in data["versions"]]
+        return "\n".join(lines) + "\n"
+    lines.append(f"version: {data['dataset_version_id']}")
+    m = data.get("manifest")
+    if m:
+        lines.append(f"released: {m.get('released_at')}  policy label: "
+                     f"{m.get('policy', {}).get('policy_label')}")
+        lines.append(f"decision: {m.get('policy', {}).get('decision_id')}")
+        lines += [f"  artifact {a['path']}  {a['digest']}" for a in m.get("artifacts", [])]
+        lines += [f"  catalog  {c['path']}  {c['digest']}" for c in m.get("catalogs", [])]
+    lines.append("events:")
+    for ev in data["events"]:
+        who = ", ".join(f"{a.get('role')}:{a.get('principal')}"
+                        for a in ev.get("approvals") or [])
+        what = ", ".join(ev.get("reason_codes") or [])
+        lines.append(f"  #{ev.get('seq'):<6} {ev.get('at', ''):<21} {ev.get('type', ''):<18} "
+                     f"{what or ev.get('manifest_digest') or ''}"
+                     f"{'  approvals: ' + who if who else ''}")
+    return "\n".join(lines) + "\n"
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from promote_action.errors import InputError
+    from promote_action.ledger.entry import version_dir
+    from promote_action.ledger.replay import Replayer, tree_reader
+
+    view = _view(args)
+    vdir = version_dir(args.slug, args.version)
+    bases = [vdir] if view.read(f"{vdir}/decision.json") is not None else []
+    bases += [f"{vdir}/denied/{d}" for d in view.list_dir(f"{vdir}/denied")]
+    if not bases:
+        raise InputError(f"{args.slug} {args.version} has no recorded decision on the ledger")
+    replayer = Replayer.available()
+    read = tree_reader(view.repo, view.tree)
+    results = [{"record": b, **replayer.replay_record(read, b)} for b in bases]
+    if args.format == "json":
+        emit(json.dumps({"engines": replayer.engine_names, "records": results}, indent=2,
+                        sort_keys=True) + "\n")
+    else:
+        for r in results:
+            if r["mismatch"]:
+                emit(f"MISMATCH {r['record']}: {r['mismatch']}\n")
+            else:
+                ids = sorted(set(r["engines"].values()))
+                emit(f"reproduced {r['record']}/decision.json byte for byte on "
+                     f"{', '.join(r['engines'])}: {', '.join(ids)}\n")
+    return 1 if any(r["mismatch"] for r in results) else 0

@@ -17,32 +17,34 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("verify", help="verify the ledger offline (signatures, chain, files)",
                        description="Verify every ledger commit offline: signed by an allowed "
                                    "key at its time, linear, seq/prev chain intact, stored "
-                                   "files match their digests, DSSE valid, nothing replayed. "
-                                   "Exit 0 and the checkpoint on success, 1 on the first bad "
-                                   "entry.")
+                                   "files match their digests, decision evidence and policy "
+                                   "bundle consistent (no rollback), DSSE valid, signed tags "
+                                   "in place, nothing replayed. Exit 0 and the checkpoint on "
+                                   "success, 1 on the first bad entry.")
     add_ledger_flags(p)
     p.add_argument("--remote", help="read the ledger as last fetched from this remote")
+    p.add_argument("--trust-branch", metavar="NAME",
+                   help=f"branch whose {ALLOWED} and {REVOKED} are the trust root (default: "
+                        "main, else the remote's HEAD, else <remote>/main)")
     p.add_argument("--allowed-signers", type=Path, metavar="FILE",
-                   help=f"trust root (default: {ALLOWED} in --repo's worktree)")
-    p.add_argument("--revoked", type=Path, metavar="FILE",
-                   help=f"revoked keys (default: {REVOKED} in --repo's worktree, if present)")
+                   help="auditor's own trust root, overriding the trust branch")
+    p.add_argument("--revoked-signers", "--revoked", dest="revoked", type=Path,
+                   metavar="FILE", help="auditor's own revocation list (default: "
+                                        f"{REVOKED} on the trust branch, if present)")
     p.add_argument("--checkpoint", metavar="SEQ:DIGEST",
                    help="a checkpoint printed earlier: prove the ledger only grew since")
+    p.add_argument("--require-tags", action="store_true",
+                   help="fail when a promotion's signed tag is missing (default: tags are "
+                        "checked whenever any kfm/ tag is present, since a clone may not "
+                        "have fetched tags)")
+    p.add_argument("--replay", action="store_true",
+                   help="also re-evaluate every recorded decision from the stored capsule "
+                        "and policy bundle on the embedded engine and on opa (when on PATH)"
+                        "; any byte difference from decision.json fails")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="worker processes (default: by ledger size and CPU count)")
     add_format_flag(p, ["text", "json"])
     p.set_defaults(func=run)
-
-
-def trust_files(args: argparse.Namespace) -> tuple[Path, Path | None]:
-    from promote_action.errors import InputError
-
-    allowed = args.allowed_signers or args.repo / ALLOWED
-    if not allowed.is_file():
-        raise InputError("allowed signers file not found (pass --allowed-signers)",
-                         file=str(allowed))
-    revoked = args.revoked or (args.repo / REVOKED)
-    if args.revoked is not None and not revoked.is_file():
-        raise InputError("revoked keys file not found", file=str(revoked))
-    return allowed, revoked if revoked.is_file() else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,25 +53,40 @@ def run(args: argparse.Namespace) -> int:
     from promote_action.cli.ledger_flags import target
     from promote_action.ledger.policy_paths import load_destinations
     from promote_action.ledger.store import open_repo
-    from promote_action.ledger.verify import parse_checkpoint, verify_ledger
+    from promote_action.ledger.trustroot import load_trust_root
+    from promote_action.ledger.verify import Options, parse_checkpoint, verify_ledger
     from promote_action.ledger.writer import require_ledger
-    from promote_action.signing.trust import TrustRoot
 
     checkpoint = parse_checkpoint(args.checkpoint) if args.checkpoint else None
-    allowed, revoked = trust_files(args)
-    trust = TrustRoot.load(allowed, revoked)
+    repo = open_repo(args.repo)
+    trust, source = load_trust_root(repo, allowed_file=args.allowed_signers,
+                                    revoked_file=args.revoked, branch=args.trust_branch,
+                                    remote=args.remote)
+    replayer = None
+    if args.replay:
+        from promote_action.ledger.replay import Replayer
+
+        replayer = Replayer.available()
     lt = target(args)
     tip = require_ledger(lt)
-    result = verify_ledger(open_repo(args.repo), pygit2.Oid(hex=tip), trust,
-                           load_destinations(), checkpoint)
+    opts = Options(checkpoint=checkpoint, check_tags=True if args.require_tags else None,
+                   replay=replayer, jobs=args.jobs)
+    result = verify_ledger(repo, pygit2.Oid(hex=tip), trust, load_destinations(),
+                           options=opts)
     if args.format == "json":
-        emit(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n")
+        out = {**result.to_json(), "trust_root": source,
+               "replay_engines": replayer.engine_names if replayer else []}
+        emit(json.dumps(out, indent=2, sort_keys=True) + "\n")
     elif result.ok:
         c = result.counts
+        extra = ", tags checked" if result.tags_checked else ", no kfm/ tags present"
+        if replayer:
+            extra += (f", {result.replayed} decisions replayed byte for byte on "
+                      f"{' and '.join(replayer.engine_names)}")
         emit(f"ledger OK: {result.entries} entries ({c.get('promotion', 0)} promotions, "
              f"{c.get('denied', 0)} denied, {c.get('quarantine', 0)} quarantines, "
-             f"{c.get('quarantine_release', 0)} releases), head {result.head_commit}\n"
-             f"checkpoint: {result.checkpoint}\n")
+             f"{c.get('quarantine_release', 0)} releases){extra}; head {result.head_commit}"
+             f"\ntrust root: {source}\ncheckpoint: {result.checkpoint}\n")
     else:
         f = result.failure or {}
         emit(f"ledger INVALID at entry #{f.get('seq')} (commit {f.get('commit')}): "

@@ -38,6 +38,7 @@ from promote_action.ledger.policy_store import check_decision_files
 
 BLOB_MODE = pygit2.enums.FileMode.BLOB
 TREE_MODE = pygit2.enums.FileMode.TREE
+APPEND_MIN = 64  # below this many names, rebuilding the tree is cheaper than comparing
 BLOB_TYPE = pygit2.enums.ObjectType.BLOB
 
 
@@ -78,6 +79,7 @@ class CommitChecker:
         self._trusted: dict[tuple[str, int], str] = {}
         self._file_sets: dict[pygit2.Oid, frozenset[tuple[str, pygit2.Oid]]] = {}
         self._tags: dict[str, Any] | None = None
+        self.policy_cache: dict[tuple[pygit2.Oid, pygit2.Oid], dict[str, pygit2.Oid]] = {}
 
     # -- signatures ---------------------------------------------------------------------
     def signer(self, commit: pygit2.Commit) -> str:
@@ -195,6 +197,8 @@ class CommitChecker:
                 files[head] = oid
         if set(files) & set(subdirs):
             raise Bad("a path is both a file and a directory")
+        if not subdirs and len(old) > APPEND_MIN and self.appended(old, new, files):
+            return new.id
         tb = self.scratch.TreeBuilder(self.scratch[old.id])
         for name, oid in files.items():
             tb.insert(name, oid, BLOB_MODE)
@@ -211,6 +215,20 @@ class CommitChecker:
                 raise Bad(f"new directory {name} holds files its entry does not list")
             tb.insert(name, oid, TREE_MODE)
         return tb.write()  # type: ignore[no-any-return]
+
+    def appended(self, old: pygit2.Tree, new: pygit2.Tree, files: dict[str, pygit2.Oid]
+                 ) -> bool:
+        """Fast path for an entry shard: `new` is byte for byte `old` with `files` added
+        after its last name (new entries sort last), so no 1,000-name tree is rebuilt."""
+        last = old[len(old) - 1]
+        floor = (last.name + ("/" if last.type == pygit2.enums.ObjectType.TREE else "")
+                 ).encode()
+        names = sorted(n.encode() for n in files)
+        if names[0] <= floor:
+            return False
+        tail = b"".join(b"100644 " + n + b"\0" + files[n.decode()].raw for n in names)
+        read = self.repo.odb.read
+        return read(new.id)[1] == read(old.id)[1] + tail  # type: ignore[no-any-return]
 
     def file_set(self, tree_id: pygit2.Oid) -> frozenset[tuple[str, pygit2.Oid]]:
         """Every (path, blob id) under a tree; memoized by tree id (shared subtrees such

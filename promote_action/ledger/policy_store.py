@@ -25,6 +25,7 @@ from promote_action.ledger.entry import render_json, version_dir
 INDEX = "policy/index.json"
 FILES_DIR = "policy/files"
 INDEX_VERSION = "v1"
+BLOB_MODE = 0o100644
 
 
 def is_indexed_file(path: str) -> bool:
@@ -111,17 +112,29 @@ def check_decision_files(checker: Any, entry: dict[str, Any], tree: Any,
     if entry["type"] == "promotion" and (decision.get("outcome") != "pass"
                                          or decision.get("result", {}).get("allow") is not True):
         raise Bad("a promotion whose stored decision is not an allow")
-    out = {}
-    for display, digest in files.items():
-        try:
-            path = f"{base}/{stored_path(display)}"
-        except LedgerError as e:
-            raise Bad(str(e)) from None
-        oid = checker.entry_at(tree, path).id
-        if checker.digest(oid) != digest:
-            raise Bad(f"stored policy file {path} does not match the bundle index")
-        out[path] = oid
-    return out
+    try:
+        subtree = tree[f"{base}/{FILES_DIR}"]
+    except KeyError:
+        raise Bad(f"{base}/{FILES_DIR} (the stored policy bundle) is missing") from None
+    key = (subtree.id, oids[needed[2]])
+    found = checker.policy_cache.get(key)
+    if found is None:  # an unchanged bundle is the same tree: check its files once
+        found = {}
+        for display, digest in files.items():
+            try:
+                rel = stored_path(display)[len(FILES_DIR) + 1:]
+            except LedgerError as e:
+                raise Bad(str(e)) from None
+            try:
+                obj = subtree[rel]
+            except KeyError:
+                raise Bad(f"stored policy file {base}/{FILES_DIR}/{rel} is missing") from None
+            if obj.filemode != BLOB_MODE or checker.digest(obj.id) != digest:
+                raise Bad(f"stored policy file {base}/{FILES_DIR}/{rel} does not match the "
+                          "bundle index")
+            found[rel] = obj.id
+        checker.policy_cache[key] = found
+    return {f"{base}/{FILES_DIR}/{rel}": oid for rel, oid in found.items()}
 
 
 def rebuild_bundle(read: Any, base: str) -> Any:

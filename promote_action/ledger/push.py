@@ -102,14 +102,24 @@ class RemoteTarget:
         return None
 
     def fetch(self) -> str | None:
-        """Fetch the remote tip into a private ref (so no one else's refs move)."""
-        tip = self.remote_tip()
-        if tip is None:
-            return None
-        git(self.repo_dir, "fetch", "--no-tags", "--no-write-fetch-head", "--quiet",
-            self.remote, f"+{self.ref}:{self.tracking}")
-        got = git(self.repo_dir, "rev-parse", self.tracking).stdout.strip()
-        return got
+        """Fetch the remote tip's objects and return its id.
+
+        No local ref is written: two promoters sharing a clone (a re-run beside a killed
+        run, or a runner's workspace reused) would otherwise race on the ref lock and one
+        would fail instead of retrying. The tip comes from `ls-remote`; the fetch brings
+        that commit or a newer one, which contains it.
+        """
+        for _ in range(3):
+            tip = self.remote_tip()
+            if tip is None:
+                return None
+            git(self.repo_dir, "fetch", "--no-tags", "--no-write-fetch-head", "--quiet",
+                self.remote, self.ref)
+            have = git(self.repo_dir, "cat-file", "-e", f"{tip}^{{commit}}", check=False)
+            if have.returncode == 0:
+                return tip
+        raise LedgerError(f"cannot fetch {self.ref} from {self.remote}: the tip kept moving",
+                          file=str(self.repo_dir))
 
     def land(self, old: str | None, new: str, tags: list[TagUpdate]) -> bool:
         specs = [f"{new}:{self.ref}"] + [f"{t.oid}:{t.name}" for t in tags]
@@ -118,7 +128,11 @@ class RemoteTarget:
         out = proc.stdout + "\n" + proc.stderr
         rejected = [ln for ln in proc.stdout.splitlines() if ln.startswith("!")]
         if proc.returncode != 0 or rejected:
-            text = " ".join((" | ".join(rejected) or proc.stderr).split())[:400]
+            # The hook's own explanation comes as "remote: ..." lines on stderr: show it
+            # first, it is what the operator needs to act on.
+            said = [ln.removeprefix("remote:").strip() for ln in proc.stderr.splitlines()
+                    if ln.startswith("remote:") and ln.removeprefix("remote:").strip()]
+            text = " ".join((" | ".join(said + rejected) or proc.stderr).split())[:400]
             lowered = out.lower()
             raced = any(m in lowered for m in _CONTENTION_MARKERS)
             if "hook declined" in lowered or ("remote rejected" in lowered and not raced):

@@ -10,6 +10,7 @@ from typing import Any
 import pygit2
 import pytest
 from ledgerlib import (
+    DirectWriter,
     git_repo,
     make_key,
     new_ledger,
@@ -225,3 +226,39 @@ def test_verify_cli_reports_first_bad_entry(ledger, run_cli):
     out = json.loads(r.out)
     assert out["failure"]["seq"] == 4 and out["failure"]["commit"] == str(
         repo.references[REF].target)
+
+
+@pytest.fixture(scope="module")
+def long_base(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """70 entries (direct writer): the shard is large enough for verify's append path."""
+    tmp = tmp_path_factory.mktemp("long")
+    _, allowed, key = make_key(tmp / "keys")
+    repo_dir = git_repo(tmp / "repo")
+    new_ledger(repo_dir, key)
+    w = DirectWriter(repo_dir, key)
+    for i in range(70):
+        w.append(synthetic_promotion(key, f"ds_{i % 7}", version_id(i)))
+    w.finish()
+    assert verify(repo_dir, allowed).ok
+    repo = pygit2.Repository(str(repo_dir))
+    return {"dir": repo_dir, "repo": repo, "key": key, "allowed": allowed,
+            "tip": repo.references[REF].target}
+
+
+@pytest.fixture
+def long_ledger(long_base: dict[str, Any]) -> Any:
+    yield long_base
+    set_tip(long_base["repo"], long_base["tip"])
+
+
+@pytest.mark.parametrize("extra", ["entries/000000/000000005.json",
+                                   "entries/000000/000000099.json"])
+def test_large_shard_unlisted_entry_write_detected(long_ledger, extra):
+    """Rewriting an old entry, or slipping in a future one, next to the new entry."""
+    repo, key = long_ledger["repo"], long_ledger["key"]
+    last = chain(repo)[-1]
+    tree = edit(repo, last, {extra: b'{"forged": true}\n'})
+    set_tip(repo, recommit(repo, key, last.parents[0].id, tree, last.message))
+    res = verify(long_ledger["dir"], long_ledger["allowed"], check_tags=False)
+    assert not res.ok and res.failure["seq"] == 70, res.failure
+    assert extra in res.failure["why"] or "does not list" in res.failure["why"], res.failure

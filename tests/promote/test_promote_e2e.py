@@ -146,6 +146,25 @@ def test_without_approval_is_denied_and_recorded(env, run_cli):
     assert verify(env["repo"], env["allowed"]).ok
     again = run_cli(*args(env, "--signing-key", env["key"], approver=False))
     assert again.code == 1 and "already recorded" in again.out
+    # the denial's evidence is stored too, and replays to the same record
+    base = f"datasets/{SLUG}/{env['version']}/denied/000000001"
+    assert json.loads(ledger_file(env["repo"], f"{base}/capsule.json"))["approvals"] == []
+    r = run_cli("ledger", "replay", "--repo", env["repo"], SLUG, env["version"])
+    assert r.code == 0 and f"reproduced {base}/decision.json" in r.out, r.out + r.err
+
+
+def test_promotion_stores_capsule_and_bundle_and_replays(env, run_cli, require_opa):
+    assert run_cli(*args(env, "--signing-key", env["key"])).code == 0
+    vdir = f"datasets/{SLUG}/{env['version']}"
+    index = json.loads(ledger_file(env["repo"], f"{vdir}/policy/index.json"))
+    decision = json.loads(ledger_file(env["repo"], f"{vdir}/decision.json"))
+    assert index["files"] == decision["policy_files"]
+    assert index["policy_bundle_digest"] == decision["policy_bundle_digest"]
+    assert "policy1:stewards.json" in index["files"]  # the --policy dir is stored too
+    r = run_cli("verify", "--repo", env["repo"], "--allowed-signers", env["allowed"],
+                "--replay")
+    assert r.code == 0, r.out + r.err
+    assert "1 decisions replayed byte for byte on embedded and opa" in r.out
 
 
 def test_broken_hash_linkage_is_denied(env, run_cli):

@@ -76,6 +76,7 @@ class Job:
 
     key: tuple[str, str]  # (slug, version)
     argv: list[str]
+    who: int = 0  # the promoter (its clone: a clone is one runner, used by one process)
     kill_at: float | None = None
     proc: subprocess.Popen[str] | None = None
     started: float = 0.0

@@ -65,10 +65,6 @@ def test_validate_report_on_full_disk_fails_without_partial_file(full_disk):
     assert p.stdout == ""  # no verdict printed for a run that failed to write its report
 
 
-@pytest.mark.xfail(strict=True, reason="write_atomic lets OSError(ENOSPC/EFBIG) escape to "
-                   "main's catch-all: the line is 'internal error: OSError: [Errno 28] No space "
-                   "left on device' without the --report path, instead of an Error naming "
-                   "the file")
 def test_validate_report_on_full_disk_names_the_file(full_disk):
     out, preexec = full_disk
     p = run(kfm_argv("validate", "--spec", PASS_DIR_DATASET, "--report", out / "report.json",

@@ -67,9 +67,6 @@ def test_always_rejecting_hook_fails_every_time_and_writes_nothing(tmp_path: Pat
     assert_origin_valid(site, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="PushRejectedError keeps only git's porcelain "
-                   "'! ... [remote rejected] (pre-receive hook declined)' lines; the hook's own "
-                   "explanation (the 'remote: ...' stderr lines) never reaches the operator")
 def test_hook_rejection_message_reaches_the_operator(tmp_path: Path):
     site = Site.create(tmp_path)
     site.hook("pre-receive", 'echo "ledger is frozen until the audit ends" >&2; exit 1\n')
