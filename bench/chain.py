@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
@@ -73,7 +72,8 @@ def build_chain(tmp: Path) -> list[list[str]]:
     if (schemas / "prov_kfm.schema.json").exists():
         cmds.append([cj, "--schemafile", str(schemas / "prov_kfm.schema.json"),
                      str(DATASET / cats["prov"])])
-    cmds.append([cj, "--schemafile", str(stac["collection"]), str(DATASET / cats["stac_collection"])])
+    cmds.append([cj, "--schemafile", str(stac["collection"]),
+                 str(DATASET / cats["stac_collection"])])
     for item in cats.get("stac_items", []):
         cmds.append([cj, "--schemafile", str(stac["item"]), str(DATASET / item)])
     for rec in spec["receipts"]:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from tests_support import FAIL_DIR, FIXTURES, PASS_DIR, REPO, SHARED, SHARED_DATA
 
 __all__ = ["FAIL_DIR", "FIXTURES", "PASS_DIR", "REPO", "SHARED", "SHARED_DATA"]

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kfm-promote {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module_name in SUBCOMMANDS.items():
+    for module_name in SUBCOMMANDS.values():
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as e:
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kfm-promote: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - the one place a bug becomes a clean exit
+    except Exception as e:
         if os.environ.get("KFM_DEBUG"):
             raise
         print(f"kfm-promote: internal error: {type(e).__name__}: {' '.join(str(e).split())} "

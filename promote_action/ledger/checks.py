@@ -79,6 +79,7 @@ class CommitChecker:
         self._trusted: dict[tuple[str, int], str] = {}
         self._file_sets: dict[pygit2.Oid, frozenset[tuple[str, pygit2.Oid]]] = {}
         self._tags: dict[str, Any] | None = None
+        self._recent: dict[pygit2.Oid, bytes] = {}
         self.policy_cache: dict[tuple[pygit2.Oid, pygit2.Oid], dict[str, pygit2.Oid]] = {}
 
     # -- signatures ---------------------------------------------------------------------
@@ -127,18 +128,28 @@ class CommitChecker:
     def digest(self, oid: pygit2.Oid) -> str:
         found = self._digests.get(oid)
         if found is None:
-            found = "sha256:" + hashlib.sha256(self.repo.odb.read(oid)[1]).hexdigest()
+            data = self.read(oid)
+            found = "sha256:" + hashlib.sha256(data).hexdigest()
             self._digests[oid] = found
         return found
 
+    def read(self, oid: pygit2.Oid) -> bytes:
+        """Blob bytes; the current commit's reads are kept so hashing a file and then
+        parsing it costs one object read."""
+        data = self._recent.get(oid)
+        if data is None:
+            data = self._recent[oid] = self.repo.odb.read(oid)[1]
+        return data
+
     # -- one commit ---------------------------------------------------------------------
     def check(self, seq: int, commit_id: pygit2.Oid, parent_id: pygit2.Oid) -> Facts:
+        self._recent = {}
         commit = self.repo[commit_id]
         public = self.signer(commit)
         tree = commit.tree
         epath = entry_path(seq)
         eoid = self.entry_at(tree, epath).id
-        entry, digest = parse_entry(self.repo.odb.read(eoid)[1], epath)
+        entry, digest = parse_entry(self.read(eoid), epath)
         check_entry_fields(entry, seq, self.fingerprint(public))
         files: dict[str, str] = entry["files"]
         slug, version = entry["dataset_slug"], entry["dataset_version_id"]
@@ -251,10 +262,9 @@ class CommitChecker:
         from promote_action.signing.dsse import PAYLOAD_TYPE_INTOTO, verify_envelope
 
         vdir = version_dir(entry["dataset_slug"], entry["dataset_version_id"])
-        read = self.repo.odb.read
         try:
-            raw = read(oids[f"{vdir}/manifest.json"])[1]
-            envelope = read(oids[f"{vdir}/manifest.dsse.json"])[1]
+            raw = self.read(oids[f"{vdir}/manifest.json"])
+            envelope = self.read(oids[f"{vdir}/manifest.dsse.json"])
         except KeyError as e:
             raise Bad(f"promotion does not list {e.args[0]}") from None
         if "sha256:" + hashlib.sha256(raw).hexdigest() != entry.get("manifest_digest"):

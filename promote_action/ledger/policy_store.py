@@ -93,8 +93,8 @@ def check_decision_files(checker: Any, entry: dict[str, Any], tree: Any,
     if missing:
         raise Bad(f"entry does not record its decision evidence ({missing[0]})")
     try:
-        decision = json.loads(checker.repo.odb.read(oids[needed[0]])[1])
-        index = json.loads(checker.repo.odb.read(oids[needed[2]])[1])
+        decision = json.loads(checker.read(oids[needed[0]]))
+        index = json.loads(checker.read(oids[needed[2]]))
         files = index["files"]
         if not isinstance(files, dict):
             raise TypeError

@@ -38,4 +38,5 @@ def render_junit(report: dict[str, Any], **_: Any) -> str:
         elif g["status"] in {"skip", "not_run"}:
             ET.SubElement(case, "skipped", message=text or g["status"])
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    body = ET.tostring(suites, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

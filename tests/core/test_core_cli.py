@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests_support import PASS_DIR
 
 PASS = PASS_DIR / "kansas_river_gauges"

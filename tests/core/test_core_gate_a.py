@@ -9,8 +9,8 @@ import pytest
 from promote_action.digests import Workspace
 from promote_action.gates import a_identity
 from promote_action.gates.base import GateContext, Options, Status
-from promote_action.spec import compute_identity
 from promote_action.safeload import Document
+from promote_action.spec import compute_identity
 
 
 def _ctx(spec: dict, tmp_path: Path, **opts: str) -> GateContext:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests_support import dump_yaml
 
 from promote_action.errors import InputError, SchemaError
 from promote_action.spec import canonical_digest, compute_identity, load_spec
-from tests_support import dump_yaml
 
 # Pinned ids of the shipped passing fixtures: the contract's "spec_hash stability test".
 # A change here means every recorded version id of that dataset changes: bump on purpose only.

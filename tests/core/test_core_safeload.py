@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from promote_action.errors import InputError, MissingFileError
-from promote_action.safeload import MAX_DOCUMENT_BYTES, load_document, load_json_text, load_yaml_text
+from promote_action.safeload import (
+    MAX_DOCUMENT_BYTES,
+    load_document,
+    load_json_text,
+    load_yaml_text,
+)
 
 YAML_REJECTS = {
     "anchor": ("a: &x 1\nb: 2\n", "anchors"),

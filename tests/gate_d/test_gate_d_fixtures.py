@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests_support import FIXTURES
 from gate_d_support import codes, run
+from tests_support import FIXTURES
 
 from promote_action.digests import hash_file
 

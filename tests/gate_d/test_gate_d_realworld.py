@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_support import SHARED_DATA
 from gate_d_support import COLLECTION, DCAT, ITEM, PROV, codes, make, run
+from tests_support import SHARED_DATA
 
 from promote_action.catalogs import dcat, prov, stac
 

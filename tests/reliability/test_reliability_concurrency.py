@@ -19,7 +19,7 @@ from reliability_lib import Job, Site, dataset, run_jobs
 
 
 def plan_round(site: Site, r: int, n: int, rng: random.Random,
-               history: dict[int, tuple[Path, str]]) -> list[Job]:
+               history: dict[int, tuple[Path, str]], p_kill: float) -> list[Job]:
     """Round r: promoter i promotes a new version of its dataset, except that every third
     round it re-promotes its previous version, and on odd rounds promoter 2k+1 races
     promoter 2k on the same new version."""
@@ -32,13 +32,14 @@ def plan_round(site: Site, r: int, n: int, rng: random.Random,
         else:
             ds, version = dataset(site.root / "data", f"rel_p{i:02d}", f"r{r:02d}")
             history[i] = (ds, version)
-        kill_at = rng.uniform(0.05, 3.0) if rng.random() < 0.3 else None
+        kill_at = rng.uniform(0.05, 3.0) if rng.random() < p_kill else None
         jobs.append(Job((ds.name, version), site.argv(i, ds, version), kill_at=kill_at,
                         who=i))
     return jobs
 
 
-def fleet(tmp_path: Path, n: int, rounds: int, seed: int) -> dict[str, float]:
+def fleet(tmp_path: Path, n: int, rounds: int, seed: int, p_kill: float
+          ) -> dict[str, float]:
     site = Site.create(tmp_path)
     rng = random.Random(seed)
     history: dict[int, tuple[Path, str]] = {}
@@ -48,7 +49,7 @@ def fleet(tmp_path: Path, n: int, rounds: int, seed: int) -> dict[str, float]:
     reported: list[tuple[str, str]] = []
     t0 = time.monotonic()
     for r in range(rounds):
-        jobs = plan_round(site, r, n, rng, history)
+        jobs = plan_round(site, r, n, rng, history, p_kill)
         run_jobs(jobs)
         for j in jobs:
             wanted.add(j.key)
@@ -92,13 +93,13 @@ def fleet(tmp_path: Path, n: int, rounds: int, seed: int) -> dict[str, float]:
 
 
 def test_small_fleet_with_kills_loses_and_duplicates_nothing(tmp_path: Path):
-    stats = fleet(tmp_path, n=4, rounds=3, seed=7)
+    stats = fleet(tmp_path, n=4, rounds=3, seed=7, p_kill=0.3)
     print(f"\nreliability fleet 4x3: {stats}")
     assert stats["versions"] == 6
 
 
 @pytest.mark.slow
 def test_sixteen_promoters_twenty_rounds_with_kills(tmp_path: Path):
-    stats = fleet(tmp_path, n=16, rounds=20, seed=20260220)
+    stats = fleet(tmp_path, n=16, rounds=20, seed=20260220, p_kill=0.2)
     print(f"\nreliability fleet 16x20: {stats}")
     assert stats["killed"] > 0
