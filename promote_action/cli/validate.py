@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promote_action.cli.common import add_format_flag, add_policy_flags, emit, write_atomic
+
+if TYPE_CHECKING:
+    from promote_action.pipeline import Evaluation
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -63,7 +68,8 @@ def _prefix(root: Path) -> str:
     return "" if rel == "." else rel + "/"
 
 
-def _locator(ev):  # type: ignore[no-untyped-def]
+def _locator(ev: Evaluation) -> Callable[[str, str], int]:
+    """Map a finding's (file, JSON pointer) to a line, for annotations and SARIF."""
     def locate(path: str, pointer: str) -> int:
         doc = ev.spec.doc if path == ev.ctx.spec_path else ev.ctx._docs.get(path)
         return doc.line_of(pointer) if doc is not None else 1

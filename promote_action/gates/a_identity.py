@@ -65,7 +65,8 @@ def _declared_paths(spec: dict[str, Any]) -> list[tuple[str, str]]:
     for i, art in enumerate(spec.get("artifacts") or []):
         if isinstance(art, dict) and isinstance(art.get("path"), str):
             out.append((f"/artifacts/{i}/path", art["path"]))
-    cats = spec.get("catalogs") if isinstance(spec.get("catalogs"), dict) else {}
+    raw_cats = spec.get("catalogs")
+    cats: dict[str, Any] = raw_cats if isinstance(raw_cats, dict) else {}
     for key in ("dcat", "prov", "stac_collection"):
         if isinstance(cats.get(key), str):
             out.append((f"/catalogs/{key}", cats[key]))
@@ -82,7 +83,7 @@ def _path_collisions(ctx: GateContext) -> list[Reason]:
     """Two declared paths that differ only by case or Unicode normalization are one file
     on macOS/Windows checkouts: which bytes were published would depend on the machine."""
     declared = _declared_paths(ctx.spec)
-    pointer_of = {}
+    pointer_of: dict[str, str] = {}
     for pointer, path in declared:
         pointer_of.setdefault(path, pointer)
     return [Reason("A.path_collision",

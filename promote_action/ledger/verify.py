@@ -75,15 +75,18 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
     return int(seq), digest
 
 
-def linear_history(repo: pygit2.Repository, tip: pygit2.Oid) -> list[pygit2.Oid]:
-    """Commit ids root first; a merge anywhere is a failure (named by its id)."""
-    chain = []
-    for commit in repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL):
+def linear_history(repo: pygit2.Repository, tip: pygit2.Oid
+                   ) -> tuple[list[pygit2.Oid], pygit2.Oid | None]:
+    """(first-parent chain root first, the oldest merge on it or None)."""
+    walker = repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+    walker.simplify_first_parent()
+    chain, merge = [], None
+    for commit in walker:
         if len(commit.parent_ids) > 1:
-            raise Bad(f"commit {commit.id} is a merge (the ledger is linear)")
+            merge = commit.id  # the walk goes newest first: keep the oldest
         chain.append(commit.id)
     chain.reverse()
-    return chain
+    return chain, merge
 
 
 def kfm_tags(repo: pygit2.Repository) -> list[str]:
@@ -208,7 +211,10 @@ def verify_ledger(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any, destinat
     scratch_root = tempfile.mkdtemp(prefix="kfm-verify-")
     replayed = 0
     try:
-        chain = linear_history(repo, tip)
+        chain, merge = linear_history(repo, tip)
+        if merge is not None:
+            seq, commit_id = chain.index(merge), merge
+            raise Bad(f"commit {merge} is a merge (the ledger is linear)")
         commit_id = chain[0]
         state = Sequence(_root(repo, trust, chain[0], scratch_root, destinations))
         if checkpoint and checkpoint[0] == 0 and checkpoint[1] != state.prev:
