@@ -27,7 +27,7 @@ from promote_action.ledger.entry import (
     tag_name,
     version_dir,
 )
-from promote_action.ledger.readme import render_dataset_readme
+from promote_action.ledger.readme import render_dataset_readme, update_dataset_readme
 from promote_action.ledger.store import LedgerView, update_tree
 from promote_action.resources import data_root
 
@@ -135,10 +135,14 @@ def plan(view: LedgerView, ev: Event, signer: str) -> Planned:
         pointer = {**pointer, "quarantine": ev.quarantine}
     if pointer is not None and (ev.publish is not None or ev.touch_quarantine):
         files[pointer_path(ev.slug)] = render_json(pointer)
-    versions = {v: _events(view, ev.slug, v) for v in view.list_dir(f"datasets/{ev.slug}")
-                if v != "README.md"}
-    versions[ev.version] = events
-    files[dataset_readme_path(ev.slug)] = render_dataset_readme(ev.slug, versions, pointer)
+    readme = update_dataset_readme(ev.slug, view.read(dataset_readme_path(ev.slug)),
+                                   ev.version, events[-1], pointer)
+    if readme is None:  # first event of the dataset (or an unexpected README): render all
+        versions = {v: _events(view, ev.slug, v) for v in view.list_dir(f"datasets/{ev.slug}")
+                    if v != "README.md"}
+        versions[ev.version] = events
+        readme = render_dataset_readme(ev.slug, versions, pointer)
+    files[dataset_readme_path(ev.slug)] = readme
     entry = build_entry(seq=seq, prev=prev, type_=ev.type, slug=ev.slug, version=ev.version,
                         fields={**ev.fields, "at": ev.at, "signer": signer,
                                 "idempotency_key": ev.key},

@@ -83,11 +83,20 @@ class LedgerView:
             return []
         return sorted(e.name for e in self.repo[obj.id])
 
+    def _last_name(self, path: str) -> list[str]:
+        """The shard's last entry name without listing 1,000 names (tree entries are
+        sorted, and entry names sort numerically); a full listing only as a fallback."""
+        assert self.tree is not None
+        tree = self.repo[self.tree[path].id]
+        if len(tree) and tree[len(tree) - 1].name.endswith(".json"):
+            return [tree[len(tree) - 1].name]
+        return [n for n in self.list_dir(path) if n.endswith(".json")]
+
     def head_entry(self) -> tuple[int, str, dict[str, Any] | None]:
         """(seq, digest, entry) of the newest entry; (0, genesis prev, None) when empty."""
         shards = [s for s in self.list_dir("entries") if s.isdigit()]
         for shard in reversed(shards):
-            names = [n for n in self.list_dir(f"entries/{shard}") if n.endswith(".json")]
+            names = self._last_name(f"entries/{shard}")
             if names:
                 path = f"entries/{shard}/{names[-1]}"
                 entry = self.read_json(path)

@@ -31,3 +31,39 @@ def test_entry_paths_are_sharded_and_round_trip():
     for seq in (1, 999, 1000, 10**6):
         assert seq_from_path(entry_path(seq)) == seq
     assert seq_from_path("entries/000000/00000001.json") is None
+
+
+def test_incremental_readme_equals_full_render(tmp_path):
+    """Appends rebuild the dataset README from its previous rows (O(1) in versions); the
+    result must be byte-identical to rendering every version's events from scratch."""
+    import json
+
+    from ledgerlib import (
+        git_repo,
+        make_key,
+        new_ledger,
+        synthetic_promotion,
+        synthetic_quarantine,
+        version_id,
+    )
+
+    from promote_action.ledger.entry import pointer_path
+    from promote_action.ledger.readme import render_dataset_readme
+    from promote_action.ledger.store import LedgerView, open_repo
+    from promote_action.ledger.writer import append_event
+
+    _, _, key = make_key(tmp_path / "keys")
+    repo_dir = git_repo(tmp_path / "repo")
+    lt = new_ledger(repo_dir, key)
+    for i in range(4):
+        append_event(lt, synthetic_promotion(key, "alpha_data", version_id(i)), key)
+    append_event(lt, synthetic_quarantine("alpha_data", version_id(3)), key)
+    append_event(lt, synthetic_quarantine("alpha_data", version_id(3), release=True), key)
+    repo = open_repo(repo_dir)
+    view = LedgerView(repo, repo.references["refs/heads/kfm-ledger"].target)
+    versions = {v: json.loads(view.read(f"datasets/alpha_data/{v}/events.json"))
+                for v in view.list_dir("datasets/alpha_data") if v != "README.md"}
+    pointer = view.read_json(pointer_path("alpha_data"))
+    full = render_dataset_readme("alpha_data", versions, pointer)
+    assert view.read("datasets/alpha_data/README.md") == full
+    assert full.count(b"\n| `") == 6

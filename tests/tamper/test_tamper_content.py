@@ -120,9 +120,6 @@ def test_merge_commit_on_the_ledger(led: Ledger):
     assert "merge" in f["why"] and merge in f["why"], f
 
 
-@pytest.mark.xfail(strict=True, reason="verify names a merge only inside `why`: "
-                   "linear_history raises before the walk, so failure.commit is null and "
-                   "failure.seq is 0 instead of the merge commit and its position (5)")
 def test_merge_commit_named_in_structured_failure(led: Ledger):
     merge = signed_merge(led)
     f = rejected(led)
