@@ -71,7 +71,8 @@ def destinations_for(slug: str, version: str, catalogs: list[str]) -> list[str]:
 
 
 def spec_catalogs(spec: dict[str, Any]) -> list[str]:
-    cats = spec.get("catalogs") if isinstance(spec.get("catalogs"), dict) else {}
+    found = spec.get("catalogs")
+    cats: dict[str, Any] = found if isinstance(found, dict) else {}
     out = [cats.get(k) for k in ("dcat", "prov", "stac_collection")]
     out += list(cats.get("stac_items") or [])
     return sorted({c for c in out if isinstance(c, str) and c})

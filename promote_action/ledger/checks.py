@@ -7,11 +7,11 @@ replays, policy rollbacks) are checked in order by the caller.
 
 Speed without losing rigour: the commit must change exactly the files its entry lists.
 Instead of diffing two whole trees (libgit2 walks every differing level, and the entry
-shards hold 1,000 names), we rebuild the tree we *expect* — the parent's tree with the
-listed paths set to the blobs the commit holds — with TreeBuilder in a scratch object
-store, and compare one tree id. Equal ids mean nothing else was added, changed or
-deleted; only on a mismatch do we pay for a diff, to say what differs. File digests are
-cached by blob id, so a blob stored unchanged in many commits is hashed once.
+shards hold 1,000 names), we build the tree objects we *expect* — the parent's trees with
+the listed paths set to the blobs the commit holds — in memory (`treecheck.py`) and
+compare them byte for byte with the commit's. Equal bytes mean nothing else was added,
+changed or deleted; only on a mismatch do we pay for a diff, to say what differs. File
+digests are cached by blob id, so a blob stored unchanged in many commits is hashed once.
 """
 
 from __future__ import annotations
@@ -29,16 +29,15 @@ from promote_action.ledger.entry import (
     ENTRY_VERSION,
     entry_digest,
     entry_path,
-    render_json,
+    render_json_fast,
     tag_name,
     version_dir,
 )
 from promote_action.ledger.policy_paths import expand
 from promote_action.ledger.policy_store import check_decision_files
+from promote_action.ledger.treecheck import Malformed, TreeCheck
 
 BLOB_MODE = pygit2.enums.FileMode.BLOB
-TREE_MODE = pygit2.enums.FileMode.TREE
-APPEND_MIN = 64  # below this many names, rebuilding the tree is cheaper than comparing
 BLOB_TYPE = pygit2.enums.ObjectType.BLOB
 
 
@@ -67,19 +66,20 @@ class Facts:
 class CommitChecker:
     """Checks commits of one repository against one trust root (reusable per process)."""
 
-    def __init__(self, repo: pygit2.Repository, scratch: pygit2.Repository, trust: Any,
-                 destinations: list[str], check_tags: bool = False):
+    def __init__(self, repo: pygit2.Repository, trust: Any, destinations: list[str],
+                 check_tags: bool = False):
         self.repo = repo
-        self.scratch = scratch
+        self.trees = TreeCheck(repo)
         self.trust = trust
         self.destinations = destinations
         self.check_tags = check_tags
         self._digests: dict[pygit2.Oid, str] = {}
         self._fingerprints: dict[str, str] = {}
         self._trusted: dict[tuple[str, int], str] = {}
-        self._file_sets: dict[pygit2.Oid, frozenset[tuple[str, pygit2.Oid]]] = {}
         self._tags: dict[str, Any] | None = None
         self._recent: dict[pygit2.Oid, bytes] = {}
+        self._tree: pygit2.Tree | None = None  # the commit being checked, and its folders
+        self._dirs: dict[str, pygit2.Tree] = {}
         self.policy_cache: dict[tuple[pygit2.Oid, pygit2.Oid], dict[str, pygit2.Oid]] = {}
 
     # -- signatures ---------------------------------------------------------------------
@@ -114,8 +114,20 @@ class CommitChecker:
 
     # -- blobs --------------------------------------------------------------------------
     def entry_at(self, tree: pygit2.Tree, path: str) -> pygit2.Object:
+        """The regular file at `path`. In the commit being checked, directories are
+        looked up once (a version's files share one), not once per file."""
+        folder, _, name = path.rpartition("/")
         try:
-            obj = tree[path]
+            if folder and tree is self._tree:
+                sub = self._dirs.get(folder)
+                if sub is None:
+                    found = self.repo.get(tree[folder].id)
+                    if not isinstance(found, pygit2.Tree):
+                        raise KeyError(folder)
+                    sub = self._dirs[folder] = found
+                obj = sub[name]
+            else:
+                obj = tree[path]
         except KeyError:
             raise Bad(f"{path} is missing") from None
         if obj.type != BLOB_TYPE or obj.filemode != BLOB_MODE:
@@ -144,9 +156,10 @@ class CommitChecker:
     # -- one commit ---------------------------------------------------------------------
     def check(self, seq: int, commit_id: pygit2.Oid, parent_id: pygit2.Oid) -> Facts:
         self._recent = {}
-        commit = self.repo[commit_id]
+        commit = commit_at(self.repo, commit_id)
         public = self.signer(commit)
-        tree = commit.tree
+        tree = self._tree = commit.tree
+        self._dirs = {}
         epath = entry_path(seq)
         eoid = self.entry_at(tree, epath).id
         entry, digest = parse_entry(self.read(eoid), epath)
@@ -169,7 +182,7 @@ class CommitChecker:
                 if not allowed(path):
                     raise Bad(f"{path} is outside the allowed destinations")
             writes.update(indexed)
-        self.same_tree(commit, parent_id, writes)
+        self.same_tree(commit, commit_at(self.repo, parent_id), writes)
         facts = Facts(seq, str(commit_id), entry["prev"], digest, entry["type"], slug, version,
                       sorted(writes), entry.get("manifest_digest"),
                       entry.get("policy_bundle_digest"))
@@ -182,80 +195,15 @@ class CommitChecker:
                     facts.extra["tag_error"] = str(e)
         return facts
 
-    def same_tree(self, commit: pygit2.Commit, parent_id: pygit2.Oid,
+    def same_tree(self, commit: pygit2.Commit, parent: pygit2.Commit,
                   writes: dict[str, pygit2.Oid]) -> None:
         """The commit's tree must be exactly the parent's plus the listed writes."""
-        parent = self.repo[parent_id]
         try:
-            expected = self.expected_tree(parent.tree, commit.tree, writes)
-        except (KeyError, ValueError, Bad):
-            expected = None
-        if expected != commit.tree_id:
+            ok = self.trees.matches(parent.tree_id, commit.tree_id, writes)
+        except Malformed as e:
+            raise Bad(f"commit tree does not match its entry ({e})") from None
+        if not ok:
             raise Bad(explain_tree_difference(parent, commit, set(writes)))
-
-    def expected_tree(self, old: pygit2.Tree, new: pygit2.Tree,
-                      writes: dict[str, pygit2.Oid]) -> pygit2.Oid:
-        """`old` with `writes` applied (TreeBuilder in the scratch store). A directory the
-        parent lacks is taken whole from the commit once its file set is exactly the
-        listed one, so only directories that already existed are rebuilt."""
-        files: dict[str, pygit2.Oid] = {}
-        subdirs: dict[str, dict[str, pygit2.Oid]] = {}
-        for path, oid in writes.items():
-            head, _, rest = path.partition("/")
-            if rest:
-                subdirs.setdefault(head, {})[rest] = oid
-            else:
-                files[head] = oid
-        if set(files) & set(subdirs):
-            raise Bad("a path is both a file and a directory")
-        if not subdirs and len(old) > APPEND_MIN and self.appended(old, new, files):
-            return new.id
-        tb = self.scratch.TreeBuilder(self.scratch[old.id])
-        for name, oid in files.items():
-            tb.insert(name, oid, BLOB_MODE)
-        for name, sub in subdirs.items():
-            new_sub = new[name]
-            if new_sub.type != pygit2.enums.ObjectType.TREE:
-                raise Bad(f"{name} is not a directory")
-            old_sub = old[name] if name in old else None
-            if old_sub is not None and old_sub.type == pygit2.enums.ObjectType.TREE:
-                oid = self.expected_tree(old_sub, new_sub, sub)
-            elif self.file_set(new_sub.id) == frozenset(sub.items()):
-                oid = new_sub.id
-            else:
-                raise Bad(f"new directory {name} holds files its entry does not list")
-            tb.insert(name, oid, TREE_MODE)
-        return tb.write()  # type: ignore[no-any-return]
-
-    def appended(self, old: pygit2.Tree, new: pygit2.Tree, files: dict[str, pygit2.Oid]
-                 ) -> bool:
-        """Fast path for an entry shard: `new` is byte for byte `old` with `files` added
-        after its last name (new entries sort last), so no 1,000-name tree is rebuilt."""
-        last = old[len(old) - 1]
-        floor = (last.name + ("/" if last.type == pygit2.enums.ObjectType.TREE else "")
-                 ).encode()
-        names = sorted(n.encode() for n in files)
-        if names[0] <= floor:
-            return False
-        tail = b"".join(b"100644 " + n + b"\0" + files[n.decode()].raw for n in names)
-        read = self.repo.odb.read
-        return read(new.id)[1] == read(old.id)[1] + tail  # type: ignore[no-any-return]
-
-    def file_set(self, tree_id: pygit2.Oid) -> frozenset[tuple[str, pygit2.Oid]]:
-        """Every (path, blob id) under a tree; memoized by tree id (shared subtrees such
-        as an unchanged policy bundle are walked once)."""
-        found = self._file_sets.get(tree_id)
-        if found is None:
-            out: set[tuple[str, pygit2.Oid]] = set()
-            for e in self.repo[tree_id]:
-                if e.type == pygit2.enums.ObjectType.TREE:
-                    out.update((f"{e.name}/{p}", o) for p, o in self.file_set(e.id))
-                elif e.filemode == BLOB_MODE:
-                    out.add((e.name, e.id))
-                else:
-                    out.add((e.name, pygit2.Oid(hex="0" * 40)))  # never matches a write
-            found = self._file_sets[tree_id] = frozenset(out)
-        return found
 
     def promotion(self, entry: dict[str, Any], tree: pygit2.Tree, public: str,
                   oids: dict[str, pygit2.Oid]) -> None:
@@ -317,6 +265,13 @@ class CommitChecker:
         self.trusted(public, obj.tagger.time, f"tag {name}")
 
 
+def commit_at(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Commit:
+    obj = repo.get(oid)
+    if not isinstance(obj, pygit2.Commit):
+        raise Bad(f"{oid} is not a commit")
+    return obj
+
+
 def parse_entry(raw: bytes, epath: str) -> tuple[dict[str, Any], str]:
     """(entry, its chain digest); the file must be the one stable rendering.
 
@@ -338,7 +293,7 @@ def parse_entry(raw: bytes, epath: str) -> tuple[dict[str, Any], str]:
         entry = json.loads(raw, parse_float=on_float, parse_int=on_int)
     except ValueError:
         raise Bad(f"{epath} is not JSON") from None
-    if not isinstance(entry, dict) or render_json(entry) != raw:
+    if not isinstance(entry, dict) or render_json_fast(entry) != raw:
         raise Bad(f"{epath} is not in the ledger's canonical form (edited?)")
     if slow or not raw.isascii():
         return entry, entry_digest(entry)

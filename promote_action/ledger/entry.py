@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring as _encode_str
 from typing import Any
 
 from promote_action.spec import canonical_bytes
@@ -72,6 +73,46 @@ def genesis_prev(root_readme: bytes) -> str:
 def render_json(value: Any) -> bytes:
     """The one byte form of every JSON file the ledger stores (sorted keys, 2-space indent)."""
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+class _NotSimple(Exception):
+    pass
+
+
+def _pretty(value: Any, pad: str) -> str:
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if kind is dict:
+        if not value:
+            return "{}"
+        inner = pad + "  "
+        return ("{\n" + ",\n".join([f"{inner}{_encode_str(k)}: {_pretty(value[k], inner)}"
+                                     for k in sorted(value)]) + "\n" + pad + "}")
+    if kind is list:
+        if not value:
+            return "[]"
+        inner = pad + "  "
+        return "[\n" + ",\n".join([inner + _pretty(v, inner) for v in value]) + "\n" + pad + "]"
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    raise _NotSimple  # floats, non-str keys: json's own encoder decides
+
+
+def render_json_fast(value: Any) -> bytes:
+    """`render_json(value)`, byte for byte, ~4x faster for parsed JSON without floats.
+
+    json.dumps uses its pure-Python encoder whenever `indent` is set; `verify` renders
+    every entry to check its exact bytes, so this direct renderer (strings still go
+    through json's C string encoder) does the same for the value space entries use."""
+    try:
+        return (_pretty(value, "") + "\n").encode()
+    except (_NotSimple, TypeError):
+        return render_json(value)
 
 
 def version_dir(slug: str, version: str) -> str:

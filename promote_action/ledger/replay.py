@@ -109,16 +109,20 @@ class Replayer:
     def replay_commit(self, repo: pygit2.Repository, commit_id: pygit2.Oid, seq: int
                       ) -> dict[str, Any]:
         """Replay the record an entry (promotion or denied) points at, at its commit."""
-        tree = repo[commit_id].tree
-        entry = json.loads(repo[tree[entry_path(seq)].id].data)
-        return self.replay_record(tree_reader(repo, tree), record_dir(entry))
+        commit = repo.get(commit_id)
+        if not isinstance(commit, pygit2.Commit):
+            raise ValueError(f"{commit_id} is not a commit")
+        read = tree_reader(repo, commit.tree)
+        entry = json.loads(read(entry_path(seq)))
+        return self.replay_record(read, record_dir(entry))
 
 
 def tree_reader(repo: pygit2.Repository, tree: pygit2.Tree) -> Reader:
     def read(path: str) -> bytes:
         obj = tree[path]  # KeyError when missing
-        if obj.type != pygit2.enums.ObjectType.BLOB:
+        blob = repo.get(obj.id) if obj.type == pygit2.enums.ObjectType.BLOB else None
+        if not isinstance(blob, pygit2.Blob):
             raise KeyError(path)
-        return repo[obj.id].data  # type: ignore[no-any-return]
+        return blob.data
 
     return read

@@ -39,9 +39,28 @@ def branch_ref(branch: str) -> str:
 
 def resolve_tip(repo: pygit2.Repository, ref: str) -> pygit2.Oid | None:
     try:
-        return repo.references[ref].resolve().target  # type: ignore[no-any-return]
+        target = repo.references[ref].resolve().target
     except KeyError:
         return None
+    if not isinstance(target, pygit2.Oid):
+        raise LedgerError(f"{ref} does not resolve to a commit")
+    return target
+
+
+def tree_at(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Tree:
+    """The tree `oid` names; anything else in its place is a malformed ledger."""
+    obj = repo.get(oid)
+    if not isinstance(obj, pygit2.Tree):
+        raise LedgerError(f"ledger object {oid} is not a tree")
+    return obj
+
+
+def blob_data(repo: pygit2.Repository, oid: pygit2.Oid) -> bytes:
+    """The bytes of blob `oid`; anything else in its place is a malformed ledger."""
+    obj = repo.get(oid)
+    if not isinstance(obj, pygit2.Blob):
+        raise LedgerError(f"ledger object {oid} is not a file")
+    return obj.data
 
 
 class LedgerView:
@@ -61,7 +80,7 @@ class LedgerView:
             return None
         if obj.type != pygit2.enums.ObjectType.BLOB:
             return None
-        return self.repo[obj.id].data  # type: ignore[no-any-return]
+        return blob_data(self.repo, obj.id)
 
     def read_json(self, path: str) -> Any:
         raw = self.read(path)
@@ -81,15 +100,16 @@ class LedgerView:
             return []
         if obj.type != pygit2.enums.ObjectType.TREE:
             return []
-        return sorted(e.name for e in self.repo[obj.id])
+        return sorted(e.name or "" for e in tree_at(self.repo, obj.id))
 
     def _last_name(self, path: str) -> list[str]:
         """The shard's last entry name without listing 1,000 names (tree entries are
         sorted, and entry names sort numerically); a full listing only as a fallback."""
         assert self.tree is not None
-        tree = self.repo[self.tree[path].id]
-        if len(tree) and tree[len(tree) - 1].name.endswith(".json"):
-            return [tree[len(tree) - 1].name]
+        tree = tree_at(self.repo, self.tree[path].id)
+        last = tree[len(tree) - 1].name if len(tree) else None
+        if last is not None and last.endswith(".json"):
+            return [last]
         return [n for n in self.list_dir(path) if n.endswith(".json")]
 
     def head_entry(self) -> tuple[int, str, dict[str, Any] | None]:
@@ -133,7 +153,7 @@ def update_tree(repo: pygit2.Repository, base: pygit2.Tree | None,
             obj = base[name]
             if obj.type != pygit2.enums.ObjectType.TREE:
                 raise LedgerError(f"ledger path {name!r} is a file, expected a directory")
-            sub_base = repo[obj.id]
+            sub_base = tree_at(repo, obj.id)
         tb.insert(name, update_tree(repo, sub_base, sub), TREE)
     return tb.write()  # type: ignore[no-any-return]
 

@@ -51,7 +51,10 @@ def _blob_text(repo: pygit2.Repository, commit: pygit2.Commit, path: str, where:
         return None
     if entry.type != pygit2.enums.ObjectType.BLOB:
         raise InputError("trust file is not a regular file", file=where)
-    data = repo[entry.id].data
+    blob = repo.get(entry.id)
+    if not isinstance(blob, pygit2.Blob):
+        raise InputError("trust file is not a regular file", file=where)
+    data = blob.data
     if len(data) > MAX_BYTES:
         raise InputError("file is too large for a trust file", file=where)
     try:

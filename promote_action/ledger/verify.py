@@ -18,16 +18,13 @@ sequential chain checks on their results in order.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pygit2
 
-from promote_action.ledger.checks import Bad, CommitChecker, Facts
+from promote_action.ledger.checks import Bad, CommitChecker, Facts, commit_at
 from promote_action.ledger.entry import ENTRY_TYPES, ROOT_README, genesis_prev, version_dir
 
 PARALLEL_MIN = 400  # below this, forking workers costs more than it saves
@@ -97,13 +94,10 @@ def kfm_tags(repo: pygit2.Repository) -> list[str]:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(repo_path: str, scratch_root: str, trust: Any, dests: list[str],
-                 tags: bool, replay: Any) -> None:
-    from promote_action.ledger.store import open_scratch
-
+def _worker_init(repo_path: str, trust: Any, dests: list[str], tags: bool,
+                 replay: Any) -> None:
     repo = pygit2.Repository(repo_path)
-    scratch = open_scratch(repo, Path(scratch_root) / f"w{os.getpid()}")
-    _WORKER["checker"] = CommitChecker(repo, scratch, trust, dests, tags)
+    _WORKER["checker"] = CommitChecker(repo, trust, dests, tags)
     _WORKER["replay"] = replay
 
 
@@ -175,11 +169,11 @@ class Sequence:
 
 
 def _results(repo: pygit2.Repository, work: list[tuple[int, str, str]], trust: Any,
-             dests: list[str], opts: Options, tags: bool, scratch_root: str
+             dests: list[str], opts: Options, tags: bool
              ) -> Iterator[Facts | tuple[int, str, str]]:
     jobs = opts.jobs if opts.jobs is not None else min(os.cpu_count() or 1, 4)
     if jobs <= 1 or len(work) < PARALLEL_MIN:
-        _worker_init(repo.path, scratch_root, trust, dests, tags, opts.replay)
+        _worker_init(repo.path, trust, dests, tags, opts.replay)
         for seq, c, p in work:
             r = _check_one(_WORKER["checker"], opts.replay, seq, pygit2.Oid(hex=c),
                            pygit2.Oid(hex=p))
@@ -190,9 +184,11 @@ def _results(repo: pygit2.Repository, work: list[tuple[int, str, str]], trust: A
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
-    chunks = [work[i:i + CHUNK] for i in range(0, len(work), CHUNK)]
+    # long contiguous chunks: a worker's tree cache carries from one commit to the next
+    size = max(CHUNK, -(-len(work) // (jobs * 4)))
+    chunks = [work[i:i + size] for i in range(0, len(work), size)]
     with ctx.Pool(jobs, _worker_init,
-                  (repo.path, scratch_root, trust, dests, tags, opts.replay)) as pool:
+                  (repo.path, trust, dests, tags, opts.replay)) as pool:
         for chunk in pool.imap(_check_chunk, chunks):
             yield from chunk
             if chunk and isinstance(chunk[-1], tuple):
@@ -208,7 +204,6 @@ def verify_ledger(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any, destinat
     tags = bool(kfm_tags(repo)) if opts.check_tags is None else opts.check_tags
     seq, commit_id = 0, None
     state: Sequence | None = None
-    scratch_root = tempfile.mkdtemp(prefix="kfm-verify-")
     replayed = 0
     try:
         chain, merge = linear_history(repo, tip)
@@ -216,11 +211,11 @@ def verify_ledger(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any, destinat
             seq, commit_id = chain.index(merge), merge
             raise Bad(f"commit {merge} is a merge (the ledger is linear)")
         commit_id = chain[0]
-        state = Sequence(_root(repo, trust, chain[0], scratch_root, destinations))
+        state = Sequence(_root(repo, trust, chain[0], destinations))
         if checkpoint and checkpoint[0] == 0 and checkpoint[1] != state.prev:
             raise Bad("ledger root differs from the checkpoint (fork)")
         work = [(i, str(chain[i]), str(chain[i - 1])) for i in range(1, len(chain))]
-        for r in _results(repo, work, trust, destinations, opts, tags, scratch_root):
+        for r in _results(repo, work, trust, destinations, opts, tags):
             if isinstance(r, tuple):
                 seq, commit_id = r[0], pygit2.Oid(hex=r[1])
                 raise Bad(r[2])
@@ -245,19 +240,14 @@ def verify_ledger(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any, destinat
         return VerifyResult(False, seq, None, None, max(seq - 1, 0), {
             "seq": seq, "commit": str(commit_id) if commit_id is not None else None,
             "why": str(e)}, counts, tags, replayed)
-    finally:
-        shutil.rmtree(scratch_root, ignore_errors=True)
     n = len(chain) - 1
     return VerifyResult(True, n, state.prev, str(tip), n, None, state.counts, tags, replayed)
 
 
-def _root(repo: pygit2.Repository, trust: Any, root_id: pygit2.Oid, scratch_root: str,
-          dests: list[str]) -> str:
-    from promote_action.ledger.store import open_scratch
-
-    checker = CommitChecker(repo, open_scratch(repo, Path(scratch_root) / "root"), trust,
-                            dests)
-    commit = repo[root_id]
+def _root(repo: pygit2.Repository, trust: Any, root_id: pygit2.Oid, dests: list[str]
+          ) -> str:
+    checker = CommitChecker(repo, trust, dests)
+    commit = commit_at(repo, root_id)
     checker.signer(commit)
     names = [e.name for e in commit.tree]
     if names != [ROOT_README]:

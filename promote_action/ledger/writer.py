@@ -89,7 +89,7 @@ class AppendResult:
 def _backoff(attempt: int, ev: Event) -> float:
     # Jitter only spreads retries in time; it never reaches an output.
     rng = random.Random(hashlib.sha256(f"{ev.key}:{attempt}".encode()).digest())  # noqa: S311
-    return min(2.0, 0.02 * (2 ** attempt)) * (0.5 + rng.random())
+    return min(2.0, 0.02 * (2.0 ** attempt)) * (0.5 + rng.random())
 
 
 def append_event(lt: LedgerTarget, ev: Event, key: Any) -> AppendResult:
@@ -149,7 +149,8 @@ def preview_event(lt: LedgerTarget, ev: Event, key: Any | None,
 
 def _plan_without_root(scratch: pygit2.Repository, ev: Event) -> Planned:
     """Preview on a repo with no ledger yet and no key: plan on an in-scratch root tree."""
-    from promote_action.ledger.append import ROOT_README, root_readme
+    from promote_action.ledger.append import root_readme
+    from promote_action.ledger.entry import ROOT_README
     from promote_action.ledger.store import update_tree
 
     tree = update_tree(scratch, None, {ROOT_README: scratch.create_blob(root_readme())})

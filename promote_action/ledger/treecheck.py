@@ -1,0 +1,170 @@
+"""Does a commit's tree equal its parent's with exactly the listed files written?
+
+`verify` asks this for every commit. Rebuilding the expected tree with libgit2's
+TreeBuilder (and writing it to a scratch store) cost more than the rest of a commit's
+checks, so the expected tree objects are built in memory, in git's own byte format
+(`<mode> SP <name> NUL <20-byte id>`, names sorted with directories compared as
+"name/"), hashed as git hashes them, and the expected root id is compared with the
+commit's: exactly the old check (equal ids: nothing added, changed or deleted beyond the
+writes), without writing objects. Only the parent's trees on the written paths are
+needed (an untouched subtree keeps its id unopened), and those are usually the trees
+the previous commit's check just built, kept in a small cache keyed by their id.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import pygit2
+
+TREE = b"40000"
+BLOB = b"100644"
+TREE_TYPE = pygit2.enums.ObjectType.TREE
+APPEND_MIN = 4096  # bytes: above this, try the append-only fast path before parsing
+KEEP = 4096  # trees remembered (LRU; a commit writes ~15)
+_ENTRY = re.compile(rb"([0-7]{5,6}) ([^\0/]+)\0.{20}", re.S)
+_WHOLE = re.compile(rb"(?:[0-7]{5,6} [^\0/]+\0.{20})*", re.S)
+# an empty, ".", ".." or ".git" component, or a NUL: never part of a ledger tree
+_BAD_PATH = re.compile(r"(?:^|/)(?:\.\.?|\.git)?(?:/|$)|\x00", re.I)
+
+Trie = dict[bytes, "bytes | Trie"]  # name -> raw blob id (a file) or the writes below it
+
+
+class Malformed(Exception):
+    """A path or object that cannot be part of the expected tree."""
+
+
+def sort_key(mode: bytes, name: bytes) -> bytes:
+    """git orders tree entries by name, a directory's name compared as "name/"."""
+    return name + b"/" if mode == TREE else name
+
+
+def write_trie(writes: dict[str, pygit2.Oid]) -> Trie:
+    """Paths -> nested {name: sub-trie | raw blob id}, split once for all levels."""
+    root: Trie = {}
+    for path, oid in writes.items():
+        if ("//" in path or "\0" in path or path[:1] in ("", "/") or path[-1] == "/"
+                or (("/." in path or path[0] == ".") and _BAD_PATH.search(path))):
+            raise Malformed(f"malformed path {path!r}")
+        *dirs, name = path.encode().split(b"/")
+        node = root
+        for d in dirs:
+            sub = node.setdefault(d, {})
+            if not isinstance(sub, dict):
+                raise Malformed(f"{path!r}: a path is both a file and a directory")
+            node = sub
+        if name in node:
+            raise Malformed(f"{path!r}: a path is both a file and a directory")
+        node[name] = oid.raw
+    return root
+
+
+def tree_id(body: bytes) -> bytes:
+    """The raw object id git gives a tree with this body."""
+    return hashlib.sha1(b"tree %d\0" % len(body) + body, usedforsecurity=False).digest()
+
+
+@dataclass
+class Known:
+    """A tree whose body hashes to its id; `chunks` (sort key -> entry bytes, keys in
+    git order) is filled on first use, so a 1,000-name shard is parsed only if needed."""
+
+    body: bytes
+    chunks: dict[bytes, bytes] | None = None
+    keys: list[bytes] | None = None
+    last: bytes | None = None  # sort key of its last entry, when known without parsing
+
+
+class TreeCheck:
+    """Builds expected trees in memory and keeps recent ones: the trees a commit writes
+    are the trees its child starts from, so a walk in order reads almost no tree."""
+
+    def __init__(self, repo: pygit2.Repository, keep: int = KEEP):
+        self.repo = repo
+        self._read = repo.odb.read
+        self._known: OrderedDict[bytes, Known] = OrderedDict()
+        self._keep = keep
+
+    def known(self, oid: bytes) -> Known:
+        found = self._known.get(oid)
+        if found is not None:
+            self._known.move_to_end(oid)
+            return found
+        kind, body = self._read(pygit2.Oid(raw=oid))
+        if kind != TREE_TYPE:
+            raise Malformed(f"{pygit2.Oid(raw=oid)} is not a tree")
+        return self._remember(oid, Known(body))
+
+    def _remember(self, oid: bytes, known: Known) -> Known:
+        self._known[oid] = known
+        if len(self._known) > self._keep:
+            self._known.popitem(last=False)
+        return known
+
+    def index(self, known: Known) -> tuple[dict[bytes, bytes], list[bytes]]:
+        if known.chunks is None or known.keys is None:
+            if _WHOLE.fullmatch(known.body) is None:
+                raise Malformed("malformed tree object")
+            chunks = {sort_key(m[1], m[2]): m[0] for m in _ENTRY.finditer(known.body)}
+            known.chunks, known.keys = chunks, sorted(chunks)
+        return known.chunks, known.keys
+
+    def matches(self, old: pygit2.Oid, new: pygit2.Oid, writes: dict[str, pygit2.Oid]
+                ) -> bool:
+        """Tree `new` is tree `old` with `writes` (path -> blob id) applied."""
+        return self.expected(old.raw, write_trie(writes)) == new.raw
+
+    def expected(self, old: bytes | None, writes: Trie) -> bytes:
+        """Raw id of tree `old` (None: empty) with `writes` applied."""
+        base = self.known(old) if old is not None else None
+        if base is not None and base.chunks is None and len(base.body) > APPEND_MIN \
+                and not any(isinstance(v, dict) for v in writes.values()):
+            body = self.appended(old, base, writes)  # type: ignore[arg-type]
+            if body is not None:
+                oid = tree_id(body)
+                self._remember(oid, Known(body, last=max(writes)))
+                return oid
+        if base is not None:
+            chunks, keys = self.index(base)
+            chunks, keys = dict(chunks), list(keys)
+        else:
+            chunks, keys = {}, []
+        for name, value in writes.items():
+            if isinstance(value, dict):
+                before = chunks.get(name + b"/")
+                mode, oid = TREE, self.expected(before[-20:] if before else None, value)
+            else:
+                mode, oid = BLOB, value
+            for k in (name, name + b"/"):
+                if chunks.pop(k, None) is not None:
+                    keys.remove(k)
+            key = name + b"/" if mode == TREE else name
+            chunks[key] = mode + b" " + name + b"\0" + oid
+            bisect.insort(keys, key)
+        body = b"".join([chunks[k] for k in keys])
+        oid = tree_id(body)
+        self._remember(oid, Known(body, chunks, keys))
+        return oid
+
+    def appended(self, old: bytes | None, base: Known, files: dict[bytes, bytes]
+                 ) -> bytes | None:
+        """Fast path for an entry shard: `files` all sort after the last name of `old`,
+        so the expected body is the old one plus their entries (1,000 names unparsed)."""
+        floor = base.last
+        if floor is None:
+            if old is None:
+                return None
+            tree = self.repo.get(pygit2.Oid(raw=old))
+            if not isinstance(tree, pygit2.Tree) or len(tree) == 0:
+                return None
+            last = tree[len(tree) - 1]
+            floor = base.last = ((last.name or "") + ("/" if last.type == TREE_TYPE
+                                                      else "")).encode()
+        names = sorted(files)
+        if names[0] <= floor:
+            return None
+        return base.body + b"".join(BLOB + b" " + n + b"\0" + files[n] for n in names)

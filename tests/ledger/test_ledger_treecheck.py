@@ -1,0 +1,117 @@
+"""The in-memory expected-tree check (`treecheck.py`) agrees with libgit2's TreeBuilder,
+and the fast entry renderer agrees with `render_json` byte for byte."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pygit2
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from promote_action.errors import LedgerError
+from promote_action.ledger.entry import render_json, render_json_fast
+from promote_action.ledger.store import update_tree
+from promote_action.ledger.treecheck import Malformed, TreeCheck, write_trie
+
+NAMES = st.sampled_from(["a", "b", "a.b", "a-b", "a0", "ab", "entries", "x.json", "README.md",
+                         "zz", "é"])
+PATHS = st.lists(NAMES, min_size=1, max_size=4).map("/".join)
+
+
+def _repo(tmp_path: Path) -> pygit2.Repository:
+    return pygit2.init_repository(str(tmp_path / "r"), bare=True)
+
+
+def _base(repo: pygit2.Repository, n_shard: int) -> pygit2.Oid:
+    """A parent tree with a big entry shard (the append fast path) and some small dirs."""
+    blob = repo.create_blob(b"x")
+    writes = {f"entries/000000/{i:09d}.json": blob for i in range(1, n_shard + 1)}
+    writes.update({"a/b": blob, "a.b": blob, "a-b/c/d": blob, "README.md": blob})
+    return update_tree(repo, None, writes)
+
+
+def _consistent(paths: list[str]) -> dict[str, None]:
+    """Drop paths that would make a path both a file and a directory."""
+    out: dict[str, None] = {}
+    for p in paths:
+        if p in out or any(q.startswith(p + "/") or p.startswith(q + "/") for q in out):
+            continue
+        out[p] = None
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(paths=st.lists(PATHS, min_size=1, max_size=6), data=st.lists(st.binary(max_size=4),
+                                                                   min_size=6, max_size=6))
+def test_expected_tree_matches_treebuilder(tmp_path_factory: pytest.TempPathFactory,
+                                           paths: list[str], data: list[bytes]) -> None:
+    repo = _repo(tmp_path_factory.mktemp("t"))
+    base = _base(repo, 150)
+    old = repo.get(base)
+    assert isinstance(old, pygit2.Tree)
+    writes = {p: repo.create_blob(data[i % len(data)])
+              for i, p in enumerate(_consistent(paths))}
+    try:
+        want = update_tree(repo, old, writes)
+    except LedgerError:  # e.g. a file where the base has a directory
+        return
+    check = TreeCheck(repo)
+    assert check.matches(base, want, writes)
+    # a second check reuses remembered trees and must still agree
+    assert check.matches(base, want, writes)
+    # one listed path fewer: the commit then changes something its entry does not list
+    if len(writes) > 1:
+        fewer = dict(list(writes.items())[1:])
+        assert check.matches(base, want, fewer) is (update_tree(repo, old, fewer) == want)
+
+
+def test_append_fast_path_and_its_limits(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    base = _base(repo, 300)
+    old = repo.get(base)
+    assert isinstance(old, pygit2.Tree)
+    blob = repo.create_blob(b"new")
+    nxt = {"entries/000000/000000301.json": blob}
+    new = update_tree(repo, old, nxt)
+    check = TreeCheck(repo)
+    assert check.matches(base, new, nxt)
+    # an entry inserted before the last name cannot take the append path, and is still
+    # judged exactly (here: it replaces an existing entry's blob)
+    earlier = {"entries/000000/000000002.json": blob}
+    assert check.matches(base, update_tree(repo, old, earlier), earlier)
+    assert not check.matches(base, new, earlier)
+    # a deletion is never an exact match
+    tb = repo.TreeBuilder(old)
+    tb.remove("README.md")
+    assert not check.matches(base, tb.write(), {})
+
+
+@pytest.mark.parametrize("path", ["", "/a", "a/", "a//b", "a/./b", "a/../b", ".git/x",
+                                  "a/.GIT", "..", "a\0b"])
+def test_malformed_paths_are_refused(path: str) -> None:
+    with pytest.raises(Malformed):
+        write_trie({path: pygit2.Oid(hex="1" * 40)})
+
+
+def test_file_and_directory_conflict_is_refused() -> None:
+    oid = pygit2.Oid(hex="1" * 40)
+    for writes in ({"a": oid, "a/b": oid}, {"a/b": oid, "a": oid}):
+        with pytest.raises(Malformed):
+            write_trie(writes)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False,
+                                                          allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON)
+def test_fast_renderer_is_byte_identical(value: object) -> None:
+    parsed = json.loads(render_json(value))  # the value space `verify` renders
+    assert render_json_fast(parsed) == render_json(parsed)
