@@ -18,11 +18,12 @@ from pathlib import Path
 import pygit2
 
 from promote_action.errors import InputError, MissingFileError
+from promote_action.signing.trust import MAX_TRUST_FILE_BYTES, read_trust_file
 
 ALLOWED = "ledger/allowed_signers"
 REVOKED = "ledger/revoked_signers"
 DEFAULT_TRUST_BRANCH = "main"
-MAX_BYTES = 1024 * 1024
+MAX_BYTES = MAX_TRUST_FILE_BYTES
 
 
 def find_trust_commit(repo: pygit2.Repository, branch: str | None, remote: str | None
@@ -63,19 +64,6 @@ def _blob_text(repo: pygit2.Repository, commit: pygit2.Commit, path: str, where:
         raise InputError("trust file is not UTF-8", file=where) from None
 
 
-def _file_text(path: Path) -> str:
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise InputError("file is too large for a trust file", file=str(path))
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise MissingFileError("trust file not found", file=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("trust file is not UTF-8", file=str(path)) from None
-    except OSError as e:
-        raise InputError(f"cannot read trust file ({e.strerror})", file=str(path)) from None
-
-
 def load_trust_root(repo: pygit2.Repository, *, allowed_file: Path | None = None,
                     revoked_file: Path | None = None, branch: str | None = None,
                     remote: str | None = None) -> tuple[object, str]:
@@ -91,7 +79,7 @@ def load_trust_root(repo: pygit2.Repository, *, allowed_file: Path | None = None
                          "--trust-branch NAME or --allowed-signers FILE",
                          field="--trust-branch")
     if allowed_file is not None:
-        allowed_text, allowed_src = _file_text(allowed_file), str(allowed_file)
+        allowed_text, allowed_src = read_trust_file(allowed_file), str(allowed_file)
     else:
         assert found is not None
         allowed_src = f"{found[0]}:{ALLOWED}"
@@ -104,7 +92,7 @@ def load_trust_root(repo: pygit2.Repository, *, allowed_file: Path | None = None
     revoked_text: str | None = None
     revoked_src: str | None = None
     if revoked_file is not None:
-        revoked_text, revoked_src = _file_text(revoked_file), str(revoked_file)
+        revoked_text, revoked_src = read_trust_file(revoked_file), str(revoked_file)
     elif found is not None:
         revoked_src = f"{found[0]}:{REVOKED}"
         revoked_text = _blob_text(repo, found[1], REVOKED, revoked_src)

@@ -144,7 +144,8 @@ def parse_allowed_signer(line: str, lineno: int) -> AllowedSigner:
     return signer
 
 
-def _read(path: Path) -> str:
+def read_trust_file(path: Path) -> str:
+    """A trust file's text, size-limited, as one clear error naming the file."""
     try:
         if path.stat().st_size > MAX_TRUST_FILE_BYTES:
             raise InputError("file is too large for a trust file", file=str(path))
@@ -175,8 +176,8 @@ class TrustRoot:
 
     @classmethod
     def load(cls, allowed_signers: Path, revoked: Path | None = None) -> TrustRoot:
-        return cls.parse(_read(allowed_signers), source=str(allowed_signers),
-                         revoked_text=_read(revoked) if revoked is not None else None,
+        return cls.parse(read_trust_file(allowed_signers), source=str(allowed_signers),
+                         revoked_text=read_trust_file(revoked) if revoked is not None else None,
                          revoked_source=str(revoked) if revoked is not None else None)
 
     @classmethod
