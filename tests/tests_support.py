@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import sys
 from io import BytesIO
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,3 +27,18 @@ def dump_yaml(value: Any) -> bytes:
     buf = BytesIO()
     y.dump(value, buf)
     return buf.getvalue()
+
+
+@functools.cache
+def fixture_builder() -> ModuleType:
+    """fixtures/build.py as a module, loaded once per test process.
+
+    It is registered as `kfm_fixtures_build`, the name fixture case modules import it by.
+    """
+    name = "kfm_fixtures_build"
+    spec = importlib.util.spec_from_file_location(name, FIXTURES / "build.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod

@@ -3,22 +3,15 @@ fixture fails for exactly the reason its name gives, with its expected report ch
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
-from tests_support import FAIL_DIR, FIXTURES, PASS_DIR
+from tests_support import FAIL_DIR, FIXTURES, PASS_DIR, fixture_builder
 
 
 def _build_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("kfm_fixtures_build", FIXTURES / "build.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["kfm_fixtures_build"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return fixture_builder()
 
 
 def _tree(root: Path) -> dict[str, bytes]:

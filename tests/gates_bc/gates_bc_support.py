@@ -8,11 +8,11 @@ so a test that targets gate B does not depend on the other gates; end-to-end tes
 from __future__ import annotations
 
 import functools
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from tests_support import fixture_builder
 
 from promote_action.gates import b_license, c_sensitivity
 from promote_action.gates.base import GateContext, GateResult
@@ -54,16 +54,8 @@ def codes(res: GateResult) -> set[str]:
     return {r.code for r in res.reasons}
 
 
-@functools.cache
 def build_module() -> ModuleType:
-    """fixtures/build.py, loaded once under a private name."""
-    name = "kfm_fixtures_build_bc"
-    spec = importlib.util.spec_from_file_location(name, REPO / "fixtures" / "build.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return fixture_builder()
 
 
 @functools.cache

@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from tests_support import fixture_builder
 
 from promote_action.digests import Workspace
 from promote_action.gates import e_receipts, g_supply_chain
@@ -26,16 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 RECEIPT = "receipts/build.json"
 
 
-@functools.cache
 def builder() -> ModuleType:
-    """fixtures/build.py, loaded once under a private name."""
-    name = "kfm_fixtures_build_eg"
-    spec = importlib.util.spec_from_file_location(name, REPO / "fixtures" / "build.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return fixture_builder()
 
 
 @functools.cache

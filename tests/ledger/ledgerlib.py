@@ -7,7 +7,6 @@ envelope but without running the gates, so large ledgers (and tamper targets) bu
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -251,12 +250,9 @@ def verify(repo_dir: Path, allowed: Path, checkpoint: tuple[int, str] | None = N
 
 
 def load_fixture_builder() -> Any:
-    spec = importlib.util.spec_from_file_location("kfm_fixture_build",
-                                                  REPO_ROOT / "fixtures" / "build.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from tests_support import fixture_builder
+
+    return fixture_builder()
 
 
 def make_dataset(root: Path, slug: str) -> tuple[Path, str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 from policy_helpers import DEMO_POLICY, FIXTURES, REPO
+from tests_support import fixture_builder
 
 from promote_action.schemas import schema_errors
 
@@ -87,7 +88,7 @@ def _content_case(tmp_path: Path) -> Path:
         spec.loader.exec_module(mod)
         return mod
 
-    build = load("kfm_policy_build", FIXTURES / "build.py")
+    build = fixture_builder()
     cases = load("kfm_policy_gate_f", FIXTURES / "cases" / "gate_f.py")
     ds = build.base_dataset()
     cases.CONTENT_CASE(ds)
