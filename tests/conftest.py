@@ -22,6 +22,21 @@ __all__ = ["FAIL_DIR", "FIXTURES", "PASS_DIR", "REPO", "SHARED", "SHARED_DATA"]
 
 if (SHARED / "bin" / "opa").exists() and not shutil.which("opa"):
     os.environ["PATH"] = f"{SHARED / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    # The shim fetches its Go engine into ~/.cache on first use; tests that give a child
+    # a private HOME must still find that one copy instead of fetching it again.
+    os.environ.setdefault("OPA_GO_CACHE", str(Path.home() / ".cache" / "opa-go"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run `opa version` once in the xdist controller, before any worker starts: the
+    CI shim's first use downloads and unpacks its engine, and several first uses at
+    once would race on the same cache directory."""
+    if hasattr(config, "workerinput") or not shutil.which("opa"):
+        return
+    proc = subprocess.run(["opa", "version"], capture_output=True, text=True,
+                          timeout=900, check=False)
+    if proc.returncode != 0 and os.environ.get("CI"):
+        raise pytest.UsageError(f"`opa version` failed before the tests: {proc.stderr.strip()}")
 
 
 @dataclass

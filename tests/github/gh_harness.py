@@ -105,7 +105,7 @@ def run_action(inputs: dict[str, str], *, event_name: str, payload: dict[str, An
         "KFM_GITHUB_RETRY_BASE": "0.01", "KFM_GITHUB_RETRIES": "3",
         "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
     }
-    for passthrough in ("PYTHONPATH", "KFM_DEBUG", "COVERAGE_PROCESS_START"):
+    for passthrough in ("PYTHONPATH", "KFM_DEBUG", "COVERAGE_PROCESS_START", "OPA_GO_CACHE"):
         if passthrough in os.environ:
             base_env[passthrough] = os.environ[passthrough]
     ctx = {"inputs": values, "github": {"action_path": str(REPO), "token": "ghs_faketoken"},

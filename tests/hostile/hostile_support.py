@@ -221,8 +221,13 @@ class Run:
     cpu: float
 
 
-def _limits() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+def child_limits() -> None:
+    """Bound committed memory, not address space: the Go OPA engine (a grandchild when the
+    engine is `opa`) reserves large PROT_NONE regions, and under RLIMIT_AS it aborted at
+    random (1 run in 12 at 1 GiB, once in CI at 1.5 GiB), which the product rightly turns
+    into F.engine_error. RLIMIT_DATA counts private writable memory only, so an alias
+    bomb or a huge scalar in our own process still hits it."""
+    resource.setrlimit(resource.RLIMIT_DATA, (MEMORY_LIMIT, MEMORY_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
@@ -261,7 +266,7 @@ def run_case(box: Sandbox, case: Case) -> Run:
     start = time.monotonic()
     proc = subprocess.run(argv, cwd=box.cwd, env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=HANG_TIMEOUT_S,
-                          preexec_fn=_limits, check=False)
+                          preexec_fn=child_limits, check=False)
     wall = time.monotonic() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)

@@ -12,6 +12,7 @@ before and after: any byte written, any temp dir left behind, fails the case.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hostile_support import (
     CPU_LIMIT_S,
+    MEMORY_LIMIT,
     SECRET,
     WALL_LIMIT_S,
     Case,
     Run,
+    child_limits,
     load_cases,
     prepare,
     run_case,
@@ -55,6 +58,19 @@ def test_corpus_is_large_and_covers_every_category() -> None:
     for c in ALL_CASES:
         assert c.meta["exit"] in (1, 2), c.id
         assert c.meta.get("why"), f"{c.id}: say what the case attacks"
+
+
+def test_memory_bound_still_bites() -> None:
+    """The corpus's memory bound is real: a child that commits more than it is killed
+    with MemoryError, while the address space it merely reserves is not counted."""
+    code = (f"import mmap\n"
+            f"m = mmap.mmap(-1, {4 * MEMORY_LIMIT}, prot=mmap.PROT_READ)\n"  # reserve only
+            f"b = bytearray({MEMORY_LIMIT + (64 << 20)})\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          preexec_fn=child_limits, timeout=60, check=False)
+    assert proc.returncode != 0
+    assert "MemoryError" in proc.stderr, proc.stderr
+    assert "line 3" in proc.stderr, "the reservation (line 2) must not be what failed"
 
 
 def _reasons(report: dict[str, Any]) -> list[dict[str, str]]:
@@ -97,7 +113,7 @@ def _check_exit1(case: Case, run: Run) -> None:
         assert any(r["path"] or r["pointer"] for r in hits), \
             f"reason for {needle!r} names no file/field: {hits}"
     if "decision" in case.meta:
-        assert report["decision"] == case.meta["decision"]
+        assert report["decision"] == case.meta["decision"], report["policy"]["deny"]
 
 
 @pytest.fixture(scope="session")
