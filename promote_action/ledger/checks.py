@@ -35,10 +35,18 @@ from promote_action.ledger.entry import (
 )
 from promote_action.ledger.policy_paths import expand
 from promote_action.ledger.policy_store import check_decision_files
-from promote_action.ledger.treecheck import Malformed, TreeCheck
+from promote_action.ledger.treecheck import (
+    Malformed,
+    TreeCheck,
+    WholeTree,
+    WholeTreeConflict,
+    git_id,
+)
 
 BLOB_MODE = pygit2.enums.FileMode.BLOB
 BLOB_TYPE = pygit2.enums.ObjectType.BLOB
+COMMIT_TYPE = pygit2.enums.ObjectType.COMMIT
+TAG_TYPE = pygit2.enums.ObjectType.TAG
 
 
 class Bad(Exception):
@@ -81,6 +89,7 @@ class CommitChecker:
         self._tree: pygit2.Tree | None = None  # the commit being checked, and its folders
         self._dirs: dict[str, pygit2.Tree] = {}
         self.policy_cache: dict[tuple[pygit2.Oid, pygit2.Oid], dict[str, pygit2.Oid]] = {}
+        self.index_cache: dict[pygit2.Oid, tuple[dict[str, str], Any, str]] = {}
 
     # -- signatures ---------------------------------------------------------------------
     def signer(self, commit: pygit2.Commit) -> str:
@@ -130,12 +139,13 @@ class CommitChecker:
                 obj = tree[path]
         except KeyError:
             raise Bad(f"{path} is missing") from None
-        if obj.type != BLOB_TYPE or obj.filemode != BLOB_MODE:
+        if obj.filemode != BLOB_MODE:  # only blobs have this mode; `read` checks the type
             raise Bad(f"{path} is not a regular file")
         return obj
 
     def blob(self, tree: pygit2.Tree, path: str) -> bytes:
-        return self.repo.odb.read(self.entry_at(tree, path).id)[1]  # type: ignore[no-any-return]
+        """A file no entry records a digest for, so its bytes are checked by blob id."""
+        return self.raw(self.entry_at(tree, path).id, BLOB_TYPE, b"blob")
 
     def digest(self, oid: pygit2.Oid) -> str:
         found = self._digests.get(oid)
@@ -146,23 +156,42 @@ class CommitChecker:
         return found
 
     def read(self, oid: pygit2.Oid) -> bytes:
-        """Blob bytes; the current commit's reads are kept so hashing a file and then
-        parsing it costs one object read."""
+        """Bytes of a blob whose SHA-256 the entry records: callers compare `digest(oid)`
+        with that record before they trust the bytes, which binds them more strongly than
+        the blob id would (see `verify.own_object_checks`). The current commit's reads are
+        kept so hashing a file and then parsing it costs one read."""
         data = self._recent.get(oid)
         if data is None:
-            data = self._recent[oid] = self.repo.odb.read(oid)[1]
-        return data
+            found, data = self.repo.odb.read(oid)
+            if found != BLOB_TYPE:
+                raise Bad(f"object {oid} is not a blob")
+            self._recent[oid] = data
+        return data  # type: ignore[no-any-return]
+
+    def raw(self, oid: pygit2.Oid, kind: Any, name: bytes) -> bytes:
+        """An object's bytes, only if it has that type and the bytes hash to its id."""
+        found, data = self.repo.odb.read(oid)
+        if found != kind or git_id(name, data) != oid.raw:
+            raise Bad(f"object {oid} is not a {name.decode()} whose bytes hash to its id "
+                      "(corrupt or substituted object)")
+        return data  # type: ignore[no-any-return]
+
+    def commit(self, oid: pygit2.Oid) -> pygit2.Commit:
+        """The commit, its bytes checked against its id first: the signature covers the
+        content, the id check binds that content to the parent link that names it."""
+        self.raw(oid, COMMIT_TYPE, b"commit")
+        return commit_at(self.repo, oid)
 
     # -- one commit ---------------------------------------------------------------------
     def check(self, seq: int, commit_id: pygit2.Oid, parent_id: pygit2.Oid) -> Facts:
         self._recent = {}
-        commit = commit_at(self.repo, commit_id)
+        commit = self.commit(commit_id)
         public = self.signer(commit)
         tree = self._tree = commit.tree
         self._dirs = {}
         epath = entry_path(seq)
         eoid = self.entry_at(tree, epath).id
-        entry, digest = parse_entry(self.read(eoid), epath)
+        entry, digest = parse_entry(self.raw(eoid, BLOB_TYPE, b"blob"), epath)
         check_entry_fields(entry, seq, self.fingerprint(public))
         files: dict[str, str] = entry["files"]
         slug, version = entry["dataset_slug"], entry["dataset_version_id"]
@@ -176,15 +205,17 @@ class CommitChecker:
                 raise Bad(f"{path} does not match the digest its entry records")
             oids[path] = obj.id
         writes = {**oids, epath: eoid}
+        indexed: dict[str, pygit2.Oid] = {}
+        whole: dict[str, WholeTree] = {}
         if entry["type"] in ("promotion", "denied"):
-            indexed = check_decision_files(self, entry, tree, oids)
-            for path in indexed:
-                if not allowed(path):
-                    raise Bad(f"{path} is outside the allowed destinations")
-            writes.update(indexed)
-        self.same_tree(commit, commit_at(self.repo, parent_id), writes)
+            indexed, whole = check_decision_files(self, entry, tree, oids)
+            if not all(allowed.folder(folder) for folder in whole):
+                for path in indexed:
+                    if not allowed(path):
+                        raise Bad(f"{path} is outside the allowed destinations")
+        self.same_tree(commit, commit_at(self.repo, parent_id), writes, whole, indexed)
         facts = Facts(seq, str(commit_id), entry["prev"], digest, entry["type"], slug, version,
-                      sorted(writes), entry.get("manifest_digest"),
+                      sorted([*writes, *indexed]), entry.get("manifest_digest"),
                       entry.get("policy_bundle_digest"))
         if entry["type"] == "promotion":
             self.promotion(entry, tree, public, oids)
@@ -196,14 +227,20 @@ class CommitChecker:
         return facts
 
     def same_tree(self, commit: pygit2.Commit, parent: pygit2.Commit,
-                  writes: dict[str, pygit2.Oid]) -> None:
-        """The commit's tree must be exactly the parent's plus the listed writes."""
+                  writes: dict[str, pygit2.Oid], whole: dict[str, WholeTree] | None = None,
+                  files: dict[str, pygit2.Oid] | None = None) -> None:
+        """The commit's tree must be exactly the parent's plus the listed writes: the
+        `files` of each directory in `whole` are written as that one proven tree."""
         try:
-            ok = self.trees.matches(parent.tree_id, commit.tree_id, writes)
+            try:
+                ok = self.trees.matches(parent.tree_id, commit.tree_id, writes, whole)
+            except WholeTreeConflict:  # the directory exists already: file by file
+                ok = self.trees.matches(parent.tree_id, commit.tree_id,
+                                        {**writes, **(files or {})})
         except Malformed as e:
             raise Bad(f"commit tree does not match its entry ({e})") from None
         if not ok:
-            raise Bad(explain_tree_difference(parent, commit, set(writes)))
+            raise Bad(explain_tree_difference(parent, commit, set(writes), set(whole or ())))
 
     def promotion(self, entry: dict[str, Any], tree: pygit2.Tree, public: str,
                   oids: dict[str, pygit2.Oid]) -> None:
@@ -238,7 +275,7 @@ class CommitChecker:
             raise Bad("manifest decision_id differs from the entry's")
 
     def tag(self, slug: str, version: str, commit_id: pygit2.Oid) -> None:
-        from promote_action.signing.commit import tag_signature
+        from promote_action.signing.commit import split_tag_signature
         from promote_action.signing.sshsig import sshsig_verify
 
         name = f"refs/tags/{tag_name(slug, version)}"
@@ -248,13 +285,15 @@ class CommitChecker:
         target = self._tags.get(name)
         if target is None:
             raise Bad(f"signed tag {name} is missing")
-        obj = self.repo.get(target)
-        if not isinstance(obj, pygit2.Tag) or obj.tagger is None:
-            raise Bad(f"{name} is not an annotated, signed tag")
-        if obj.target != commit_id:
-            raise Bad(f"{name} points at {obj.target}, not at the promotion's commit")
         try:
-            found = tag_signature(self.repo, obj.id)
+            raw = self.raw(target, TAG_TYPE, b"tag")
+        except Bad:
+            raise Bad(f"{name} is not an annotated, signed tag") from None
+        pointed, when = tag_header(raw, name)
+        if pointed != str(commit_id):
+            raise Bad(f"{name} points at {pointed}, not at the promotion's commit")
+        try:
+            found = split_tag_signature(raw, str(target))
             if found is None:
                 raise Bad(f"tag {name} is not signed")
             public = sshsig_verify(found[0], found[1], "git")
@@ -262,7 +301,24 @@ class CommitChecker:
             raise
         except Exception as e:  # noqa: BLE001 - any parse/verify failure is a finding
             raise Bad(f"bad signature on tag {name}: {e}") from None
-        self.trusted(public, obj.tagger.time, f"tag {name}")
+        self.trusted(public, when, f"tag {name}")
+
+
+def tag_header(raw: bytes, name: str) -> tuple[str, int]:
+    """(target commit id, tagger time) from an annotated tag's bytes, which must start
+    with git's own header order: object, type commit, tag, tagger."""
+    head = raw.split(b"\n\n", 1)[0].split(b"\n")
+    try:
+        if (len(head) < 4 or not head[0].startswith(b"object ") or head[1] != b"type commit"
+                or not head[2].startswith(b"tag ") or not head[3].startswith(b"tagger ")):
+            raise ValueError
+        target = head[0][7:].decode("ascii")
+        when = int(head[3].rsplit(b" ", 2)[1])
+        if len(target) != 40 or when < 0:
+            raise ValueError
+    except (ValueError, IndexError, UnicodeDecodeError):
+        raise Bad(f"{name} is not an annotated tag of a commit, with a tagger") from None
+    return target, when
 
 
 def commit_at(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Commit:
@@ -317,6 +373,11 @@ def destination_checker(patterns: list[str], slug: str, version: str) -> Any:
             return True
         return path.startswith(prefixes_t) and not path.endswith("/")
 
+    def folder(path: str) -> bool:
+        """Every file below `path` is allowed: the folder lies under an allowed prefix."""
+        return allowed(path + "/x") and (path + "/").startswith(prefixes_t)
+
+    allowed.folder = folder  # type: ignore[attr-defined]
     return allowed
 
 
@@ -340,11 +401,16 @@ def check_entry_fields(entry: dict[str, Any], seq: int, fingerprint: str) -> Non
 
 
 def explain_tree_difference(parent: pygit2.Commit, commit: pygit2.Commit,
-                            listed: set[str]) -> str:
+                            listed: set[str], folders: set[str] = frozenset()) -> str:  # type: ignore[assignment]
     """Slow path, failures only: name what the commit changes beyond its entry."""
     diff = parent.tree.diff_to_tree(commit.tree, pygit2.enums.DiffOption.SKIP_BINARY_CHECK)
     for delta in diff.deltas:
         if delta.status_char() not in ("A", "M"):
             return f"commit deletes or renames {delta.old_file.path}"
-    extra = sorted(d.new_file.path for d in diff.deltas if d.new_file.path not in listed)
+    extra = sorted(d.new_file.path for d in diff.deltas if d.new_file.path not in listed
+                   and not any(d.new_file.path.startswith(f + "/") for f in folders))
+    if not extra:
+        modes = sorted(d.new_file.path for d in diff.deltas
+                       if d.new_file.mode != pygit2.enums.FileMode.BLOB)
+        return f"commit writes files that are not regular files ({modes[:3]})"
     return f"commit changes files its entry does not list ({extra[:3]})"

@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pygit2
+
 from promote_action.errors import LedgerError
 from promote_action.ledger.entry import render_json, version_dir
 
@@ -81,30 +83,37 @@ def record_dir(entry: dict[str, Any]) -> str:
 
 
 def check_decision_files(checker: Any, entry: dict[str, Any], tree: Any,
-                         oids: dict[str, Any]) -> dict[str, Any]:
-    """decision.json, capsule.json and the policy index agree with the entry; returns the
-    stored policy files (ledger path -> blob id) the index adds to what the commit writes.
+                         oids: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """decision.json, capsule.json and the policy index agree with the entry. Returns the
+    stored policy files (ledger path -> blob id: the index lists them, the entry does
+    not) and their directory as one whole-tree write, proven to hold exactly those files.
     `oids` maps every path the entry lists to its blob id (digests already checked)."""
     from promote_action.ledger.checks import Bad
+    from promote_action.ledger.treecheck import WholeTree
 
     base = record_dir(entry)
     needed = [f"{base}/decision.json", f"{base}/capsule.json", f"{base}/{INDEX}"]
     missing = [p for p in needed if p not in oids]
     if missing:
         raise Bad(f"entry does not record its decision evidence ({missing[0]})")
+    index_oid = oids[needed[2]]
     try:
         decision = json.loads(checker.read(oids[needed[0]]))
-        index = json.loads(checker.read(oids[needed[2]]))
-        files = index["files"]
-        if not isinstance(files, dict):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
+        indexed = checker.index_cache.get(index_oid)
+        if indexed is None:  # one bundle, one index blob: parsed and digested once
+            index = json.loads(checker.read(index_oid))
+            files = index["files"]
+            if not isinstance(files, dict):
+                raise TypeError
+            indexed = checker.index_cache[index_oid] = (
+                files, index.get("policy_bundle_digest"), bundle_digest(files))
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise Bad(f"{base}: decision.json or {INDEX} is malformed") from None
+    files, index_digest, computed = indexed
     want = entry.get("policy_bundle_digest")
     if decision.get("decision_id") != entry.get("decision_id"):
         raise Bad("stored decision.json has a different decision_id than the entry")
-    if not (decision.get("policy_bundle_digest") == index.get("policy_bundle_digest")
-            == bundle_digest(files) == want):
+    if not (decision.get("policy_bundle_digest") == index_digest == computed == want):
         raise Bad("policy bundle digest differs between the entry, decision.json and the "
                   "stored bundle")
     if decision.get("policy_files") != files:
@@ -112,11 +121,14 @@ def check_decision_files(checker: Any, entry: dict[str, Any], tree: Any,
     if entry["type"] == "promotion" and (decision.get("outcome") != "pass"
                                          or decision.get("result", {}).get("allow") is not True):
         raise Bad("a promotion whose stored decision is not an allow")
+    folder = f"{base}/{FILES_DIR}"
     try:
-        subtree = tree[f"{base}/{FILES_DIR}"]
+        subtree = tree[folder]
     except KeyError:
-        raise Bad(f"{base}/{FILES_DIR} (the stored policy bundle) is missing") from None
-    key = (subtree.id, oids[needed[2]])
+        raise Bad(f"{folder} (the stored policy bundle) is missing") from None
+    if not isinstance(subtree, pygit2.Tree):
+        raise Bad(f"{folder} (the stored policy bundle) is not a directory")
+    key = (subtree.id, index_oid)
     found = checker.policy_cache.get(key)
     if found is None:  # an unchanged bundle is the same tree: check its files once
         found = {}
@@ -128,13 +140,16 @@ def check_decision_files(checker: Any, entry: dict[str, Any], tree: Any,
             try:
                 obj = subtree[rel]
             except KeyError:
-                raise Bad(f"stored policy file {base}/{FILES_DIR}/{rel} is missing") from None
+                raise Bad(f"stored policy file {folder}/{rel} is missing") from None
             if obj.filemode != BLOB_MODE or checker.digest(obj.id) != digest:
-                raise Bad(f"stored policy file {base}/{FILES_DIR}/{rel} does not match the "
+                raise Bad(f"stored policy file {folder}/{rel} does not match the "
                           "bundle index")
             found[rel] = obj.id
+        if not checker.trees.exactly(subtree.id.raw, found):
+            raise Bad(f"{folder} holds files its {INDEX} does not list")
         checker.policy_cache[key] = found
-    return {f"{base}/{FILES_DIR}/{rel}": oid for rel, oid in found.items()}
+    return ({f"{folder}/{rel}": oid for rel, oid in found.items()},
+            {folder: WholeTree(subtree.id.raw)})
 
 
 def rebuild_bundle(read: Any, base: str) -> Any:

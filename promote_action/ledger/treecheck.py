@@ -38,15 +38,31 @@ class Malformed(Exception):
     """A path or object that cannot be part of the expected tree."""
 
 
+class WholeTree(bytes):
+    """A write of a whole directory: the raw id of a tree already proven to hold exactly
+    the files it stands for. Over an existing, different directory it would mean
+    something else than writing those files one by one, so `expected` then raises
+    `WholeTreeConflict` and the caller checks again with the files themselves."""
+
+
+class WholeTreeConflict(Exception):
+    """A whole-directory write meets an existing directory with other contents."""
+
+
 def sort_key(mode: bytes, name: bytes) -> bytes:
     """git orders tree entries by name, a directory's name compared as "name/"."""
     return name + b"/" if mode == TREE else name
 
 
-def write_trie(writes: dict[str, pygit2.Oid]) -> Trie:
-    """Paths -> nested {name: sub-trie | raw blob id}, split once for all levels."""
+def write_trie(writes: dict[str, pygit2.Oid], trees: dict[str, WholeTree] | None = None
+               ) -> Trie:
+    """Paths -> nested {name: sub-trie | raw blob id | WholeTree}, split once for all
+    levels. `trees` are whole-directory writes (directory path -> proven tree id)."""
     root: Trie = {}
-    for path, oid in writes.items():
+    items: list[tuple[str, bytes]] = [(p, o.raw) for p, o in writes.items()]
+    if trees:
+        items += trees.items()
+    for path, raw in items:
         if ("//" in path or "\0" in path or path[:1] in ("", "/") or path[-1] == "/"
                 or (("/." in path or path[0] == ".") and _BAD_PATH.search(path))):
             raise Malformed(f"malformed path {path!r}")
@@ -59,13 +75,17 @@ def write_trie(writes: dict[str, pygit2.Oid]) -> Trie:
             node = sub
         if name in node:
             raise Malformed(f"{path!r}: a path is both a file and a directory")
-        node[name] = oid.raw
+        node[name] = raw
     return root
 
 
+def git_id(kind: bytes, body: bytes) -> bytes:
+    """The raw object id git gives an object of this kind with these bytes."""
+    return hashlib.sha1(b"%s %d\0" % (kind, len(body)) + body, usedforsecurity=False).digest()
+
+
 def tree_id(body: bytes) -> bytes:
-    """The raw object id git gives a tree with this body."""
-    return hashlib.sha1(b"tree %d\0" % len(body) + body, usedforsecurity=False).digest()
+    return git_id(b"tree", body)
 
 
 @dataclass
@@ -95,8 +115,8 @@ class TreeCheck:
             self._known.move_to_end(oid)
             return found
         kind, body = self._read(pygit2.Oid(raw=oid))
-        if kind != TREE_TYPE:
-            raise Malformed(f"{pygit2.Oid(raw=oid)} is not a tree")
+        if kind != TREE_TYPE or tree_id(body) != oid:  # the expected tree is built on it
+            raise Malformed(f"{pygit2.Oid(raw=oid)} is not a tree whose bytes hash to its id")
         return self._remember(oid, Known(body))
 
     def _remember(self, oid: bytes, known: Known) -> Known:
@@ -113,32 +133,52 @@ class TreeCheck:
             known.chunks, known.keys = chunks, sorted(chunks)
         return known.chunks, known.keys
 
-    def matches(self, old: pygit2.Oid, new: pygit2.Oid, writes: dict[str, pygit2.Oid]
-                ) -> bool:
-        """Tree `new` is tree `old` with `writes` (path -> blob id) applied."""
-        return self.expected(old.raw, write_trie(writes)) == new.raw
+    def matches(self, old: pygit2.Oid, new: pygit2.Oid, writes: dict[str, pygit2.Oid],
+                trees: dict[str, WholeTree] | None = None) -> bool:
+        """Tree `new` is tree `old` with `writes` (path -> blob id) and the whole new
+        directories `trees` applied."""
+        return self.expected(old.raw, write_trie(writes, trees)) == new.raw
+
+    def exactly(self, tree: bytes, files: dict[str, pygit2.Oid]) -> bool:
+        """Tree `tree` holds exactly `files` (relative path -> blob id), nothing else."""
+        return self.expected(None, write_trie(files)) == tree
 
     def expected(self, old: bytes | None, writes: Trie) -> bytes:
         """Raw id of tree `old` (None: empty) with `writes` applied."""
         base = self.known(old) if old is not None else None
-        if base is not None and base.chunks is None and len(base.body) > APPEND_MIN \
-                and not any(isinstance(v, dict) for v in writes.values()):
+        if base is not None and len(base.body) > APPEND_MIN \
+                and all(type(v) is bytes for v in writes.values()):
             body = self.appended(old, base, writes)  # type: ignore[arg-type]
             if body is not None:
                 oid = tree_id(body)
                 self._remember(oid, Known(body, last=max(writes)))
                 return oid
-        if base is not None:
-            chunks, keys = self.index(base)
-            chunks, keys = dict(chunks), list(keys)
-        else:
-            chunks, keys = {}, []
+        if base is None:  # a new directory: nothing to merge with
+            chunks = {}
+            for name, value in writes.items():
+                if type(value) is bytes:
+                    chunks[name] = BLOB + b" " + name + b"\0" + value
+                else:
+                    oid = (self.expected(None, value) if isinstance(value, dict)
+                           else bytes(value))
+                    chunks[name + b"/"] = TREE + b" " + name + b"\0" + oid
+            keys = sorted(chunks)
+            body = b"".join([chunks[k] for k in keys])
+            oid = tree_id(body)
+            self._remember(oid, Known(body, chunks, keys))
+            return oid
+        chunks, keys = self.index(base)
+        chunks, keys = dict(chunks), list(keys)
         for name, value in writes.items():
             if isinstance(value, dict):
                 before = chunks.get(name + b"/")
                 mode, oid = TREE, self.expected(before[-20:] if before else None, value)
-            else:
+            elif type(value) is bytes:
                 mode, oid = BLOB, value
+            else:
+                mode, oid = TREE, bytes(value)
+                if name in chunks or chunks.get(name + b"/", oid)[-20:] != oid:
+                    raise WholeTreeConflict(name.decode(errors="replace"))
             for k in (name, name + b"/"):
                 if chunks.pop(k, None) is not None:
                     keys.remove(k)
@@ -155,6 +195,8 @@ class TreeCheck:
         """Fast path for an entry shard: `files` all sort after the last name of `old`,
         so the expected body is the old one plus their entries (1,000 names unparsed)."""
         floor = base.last
+        if floor is None and base.keys:
+            floor = base.last = base.keys[-1]
         if floor is None:
             if old is None:
                 return None

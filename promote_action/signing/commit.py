@@ -120,14 +120,18 @@ def tag_signature(repo: pygit2.Repository, oid: pygit2.Oid | str) -> tuple[str, 
     obj = _lookup(repo, oid)
     if obj is None or obj.type != ObjectType.TAG:
         raise InputError(f"{oid} is not a tag object")
-    data = repo.odb.read(obj.id)[1]
+    return split_tag_signature(repo.odb.read(obj.id)[1], str(obj.id))
+
+
+def split_tag_signature(data: bytes, what: str) -> tuple[str, bytes] | None:
+    """(armored signature, signed payload) of raw tag object bytes, or None when unsigned."""
     start = _signature_start(data)
     if start is None:
         return None
     try:
         return data[start:].decode("ascii"), data[:start]
     except UnicodeDecodeError:
-        raise SignatureError(f"tag {obj.id} carries a non-ASCII signature") from None
+        raise SignatureError(f"tag {what} carries a non-ASCII signature") from None
 
 
 def _signature_start(data: bytes) -> int | None:

@@ -9,6 +9,7 @@ errors name the flag, the environment variable or the file, and nothing else.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,6 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
-    Ed25519PublicKey,
 )
 
 from promote_action.errors import InputError, SigningError
@@ -157,9 +157,11 @@ def normalize_public_key(public_openssh: str) -> str:
     return blob_to_line(parse_public_key(public_openssh))
 
 
-def public_key_object(public_openssh: str) -> Ed25519PublicKey:
-    raw = ed25519_blob_to_raw(parse_public_key(public_openssh))
-    return Ed25519PublicKey.from_public_bytes(raw)
+@functools.lru_cache(maxsize=256)
+def public_key_raw(public_openssh: str) -> bytes:
+    """The 32 key bytes (cached: a ledger verify checks thousands of envelopes against
+    the same few trusted keys)."""
+    return ed25519_blob_to_raw(parse_public_key(public_openssh))
 
 
 def public_key_fingerprint(public_openssh: str) -> str:

@@ -12,9 +12,6 @@ import base64
 import hashlib
 import struct
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from ._wire import (
     ED25519,
     Reader,
@@ -24,6 +21,7 @@ from ._wire import (
     ed25519_blob_to_raw,
     ssh_string,
 )
+from .ed25519 import verify as ed25519_verify
 from .errors import SignatureError
 from .keys import SigningKey, parse_public_key
 
@@ -116,12 +114,10 @@ def sshsig_verify(armored: str, data: bytes, namespace: str) -> str:
     _check_namespace(namespace)
     try:
         pub_blob, reserved, hash_alg, raw_sig, _ = _parse(dearmor(armored), namespace)
-        public = Ed25519PublicKey.from_public_bytes(ed25519_blob_to_raw(pub_blob))
+        public_raw = ed25519_blob_to_raw(pub_blob)
     except WireError as e:
         raise SignatureError(f"malformed SSH signature: {e}") from None
     message = _signed_message(namespace, reserved, hash_alg, data)
-    try:
-        public.verify(raw_sig, message)
-    except InvalidSignature:
-        raise SignatureError("SSH signature does not match the signed data") from None
+    if not ed25519_verify(public_raw, raw_sig, message):
+        raise SignatureError("SSH signature does not match the signed data")
     return blob_to_line(pub_blob)

@@ -250,6 +250,10 @@ def verify(repo_dir: Path, allowed: Path, checkpoint: tuple[int, str] | None = N
 
 
 def load_fixture_builder() -> Any:
+    """fixtures/build.py, through tests/tests_support.py (also when bench/ imports us)."""
+    tests_dir = str(Path(__file__).resolve().parents[1])
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
     from tests_support import fixture_builder
 
     return fixture_builder()

@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 from promote_action.errors import LedgerError
 from promote_action.ledger.entry import render_json, render_json_fast
 from promote_action.ledger.store import update_tree
-from promote_action.ledger.treecheck import Malformed, TreeCheck, write_trie
+from promote_action.ledger.treecheck import (
+    Malformed,
+    TreeCheck,
+    WholeTree,
+    WholeTreeConflict,
+    write_trie,
+)
 
 NAMES = st.sampled_from(["a", "b", "a.b", "a-b", "a0", "ab", "entries", "x.json", "README.md",
                          "zz", "é"])
@@ -87,6 +93,52 @@ def test_append_fast_path_and_its_limits(tmp_path: Path) -> None:
     tb = repo.TreeBuilder(old)
     tb.remove("README.md")
     assert not check.matches(base, tb.write(), {})
+
+
+def test_append_path_resumes_after_a_slow_path(tmp_path: Path) -> None:
+    """A shard judged on the slow path (parsed) still takes the append path next time:
+    the check of every later commit must not parse the 1,000-name shard again."""
+    repo = _repo(tmp_path)
+    base = _base(repo, 300)
+    old = repo.get(base)
+    assert isinstance(old, pygit2.Tree)
+    blob = repo.create_blob(b"new")
+    check = TreeCheck(repo)
+    earlier = {"entries/000000/000000002.json": blob}  # slow path: indexes the shard
+    mid = update_tree(repo, old, earlier)
+    assert check.matches(base, mid, earlier)
+    nxt = {"entries/000000/000000301.json": blob}
+    new = update_tree(repo, repo.get(mid), nxt)
+    assert check.matches(mid, new, nxt)
+    shard = repo.get(new)["entries/000000"].id.raw  # type: ignore[index]
+    assert check.known(shard).chunks is None, "the new shard was built by appending"
+
+
+def test_whole_tree_write(tmp_path: Path) -> None:
+    """A proven directory written as one tree id: the same answer as its files one by one
+    when it is new; over an existing directory with other contents it says so."""
+    repo = _repo(tmp_path)
+    base = _base(repo, 10)
+    old = repo.get(base)
+    assert isinstance(old, pygit2.Tree)
+    one, two = repo.create_blob(b"1"), repo.create_blob(b"2")
+    files = {"p/x.rego": one, "p/y/z.json": two}
+    sub = update_tree(repo, None, files)
+    check = TreeCheck(repo)
+    assert check.exactly(sub.raw, files)
+    assert not check.exactly(sub.raw, {"p/x.rego": one})  # a file the list lacks
+    listed = {f"v/files/{k}": o for k, o in files.items()}
+    want = update_tree(repo, old, {"v/entry.json": one, **listed})
+    whole = {"v/files": WholeTree(sub.raw)}
+    assert check.matches(base, want, {"v/entry.json": one}, whole)
+    assert not check.matches(base, want, {}, whole)  # v/entry.json not listed
+    # the directory already exists with other contents: the caller must go file by file
+    other = update_tree(repo, old, {"v/files/p/x.rego": two})
+    with pytest.raises(WholeTreeConflict):
+        check.matches(other, want, {"v/entry.json": one}, whole)
+    # it exists with exactly these contents: writing it again changes nothing
+    same = update_tree(repo, old, listed)
+    assert check.matches(same, want, {"v/entry.json": one}, whole)
 
 
 @pytest.mark.parametrize("path", ["", "/a", "a/", "a//b", "a/./b", "a/../b", ".git/x",

@@ -137,3 +137,17 @@ def test_policy_bundle_digest_rolled_back(led: Ledger):
     assert git_verify_commit(led.path, led.info["allowed"], bad).returncode == 0
     f = rejected(led)
     assert (f["seq"], f["commit"]) == (4, bad) and "polic" in f["why"], f
+
+
+def test_extra_file_in_the_stored_policy_bundle(led: Ledger):
+    """A policy file the bundle index does not list, slipped into a promotion's stored
+    bundle (validly signed): replay would load it, so verify must refuse it."""
+    chain = led.chain()
+    entry = led.entry(chain[1], 1)
+    vdir = f"datasets/{entry['dataset_slug']}/{entry['dataset_version_id']}"
+    extra = {f"{vdir}/policy/files/builtin/zz_allow.rego": b"package kfm.promote\n"}
+    bad = led.recommit(chain[1], chain[0], led.info["k1"], extra)
+    led.set_tip(led.replay(bad, chain[2:], led.info["k1"]))
+    f = rejected(led)
+    assert (f["seq"], f["commit"]) == (1, bad), f
+    assert "policy/index.json does not list" in f["why"], f
