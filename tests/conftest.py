@@ -22,9 +22,9 @@ __all__ = ["FAIL_DIR", "FIXTURES", "PASS_DIR", "REPO", "SHARED", "SHARED_DATA"]
 
 if (SHARED / "bin" / "opa").exists() and not shutil.which("opa"):
     os.environ["PATH"] = f"{SHARED / 'bin'}{os.pathsep}{os.environ['PATH']}"
-    # The shim fetches its Go engine into ~/.cache on first use; tests that give a child
-    # a private HOME must still find that one copy instead of fetching it again.
-    os.environ.setdefault("OPA_GO_CACHE", str(Path.home() / ".cache" / "opa-go"))
+# The CI `opa` shim fetches its Go engine into ~/.cache on first use; tests that give a
+# child a private HOME must still find that one copy instead of fetching it again.
+os.environ.setdefault("OPA_GO_CACHE", str(Path.home() / ".cache" / "opa-go"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
