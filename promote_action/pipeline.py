@@ -41,6 +41,12 @@ class Evaluation:
     def outcome(self) -> str:
         return self.decision.outcome
 
+    def line_of(self, path: str, pointer: str) -> int:
+        """Line of a finding's (file, JSON pointer), for annotations and SARIF; 1 when
+        the file was not loaded by the gates (reports never read files themselves)."""
+        doc = self.spec.doc if path == self.ctx.spec_path else self.ctx.loaded(path)
+        return doc.line_of(pointer) if doc is not None else 1
+
 
 def run_gates(ctx: GateContext) -> list[GateResult]:
     results = []

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from promote_action.cli.common import add_format_flag, add_policy_flags, emit, write_atomic
-
-if TYPE_CHECKING:
-    from promote_action.pipeline import Evaluation
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -49,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     )
     report = build_report(ev)
     prefix = _prefix(ev.workspace.root)
-    out = REPORTER_BY_NAME[args.format](report, prefix=prefix, locate=_locator(ev))
+    out = REPORTER_BY_NAME[args.format](report, prefix=prefix, locate=ev.line_of)
     if args.report:
         write_atomic(args.report, render_json(report))
     if args.decision_out:
@@ -66,11 +61,3 @@ def _prefix(root: Path) -> str:
     except ValueError:
         return ""
     return "" if rel == "." else rel + "/"
-
-
-def _locator(ev: Evaluation) -> Callable[[str, str], int]:
-    """Map a finding's (file, JSON pointer) to a line, for annotations and SARIF."""
-    def locate(path: str, pointer: str) -> int:
-        doc = ev.spec.doc if path == ev.ctx.spec_path else ev.ctx._docs.get(path)
-        return doc.line_of(pointer) if doc is not None else 1
-    return locate

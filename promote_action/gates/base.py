@@ -101,6 +101,11 @@ class GateContext:
             self._docs[rel] = load_document(path, display=rel)
         return self._docs[rel]
 
+    def loaded(self, rel: str) -> Document | None:
+        """A document the gates already loaded (for line numbers), without loading it:
+        a report must never read a file the gates did not."""
+        return self._docs.get(rel)
+
     def try_load(self, rel: str, code: str, reasons: list[Reason], *, field: str = ""
                  ) -> Document | None:
         """Load, or record `code` as a reason when the file is missing (not an error)."""

@@ -56,12 +56,8 @@ def evaluate_dir(repo: Path, directory: str, policy_dirs: Sequence[Path], engine
                 [error_command(f"{directory}: {msg}", "kfm-promote input error")])
     report = build_report(ev)
 
-    def locate(path: str, pointer: str) -> int:
-        doc = ev.spec.doc if path == ev.ctx.spec_path else ev.ctx._docs.get(path)
-        return doc.line_of(pointer) if doc is not None else 1
-
     prefix = "" if directory in ("", ".") else directory.rstrip("/") + "/"
-    notes = render_github(report, prefix=prefix, locate=locate).splitlines()
+    notes = render_github(report, prefix=prefix, locate=ev.line_of).splitlines()
     return DatasetOutcome(directory, report=report), notes
 
 
