@@ -41,6 +41,7 @@ from ledgerlib import (  # noqa: E402
     verify,
     version_id,
 )
+from verify_floor import floor  # noqa: E402
 
 from promote_action.ledger.store import LedgerView  # noqa: E402
 from promote_action.ledger.writer import LedgerTarget, append_event  # noqa: E402
@@ -182,6 +183,13 @@ def main() -> int:
               f"EXTRAPOLATED to {total + 1} commits: {loop_all:.1f} s; verify is {r2:.1f}x "
               "faster (target >= 5x; the loop checks commit signatures only)")
         ok &= t_verify <= 5.0 and r2 >= 5.0
+        f_wall, f_cpu, _ = floor(big_dir)
+        cores = os.cpu_count() or 1
+        print(f"verify floor (bench/verify_floor.py: only the reads, hashes, JSON and 3 "
+              f"signature checks per entry that no verifier can skip): {f_wall:.2f} s in one "
+              f"process ({f_cpu:.2f} s CPU), so >= {f_cpu / cores:.2f} s on {cores} cores "
+              f"even with perfect parallelism; verify in one process: {t_verify1:.2f} s "
+              f"({t_verify1 / f_wall:.2f}x the floor)")
         if not a.skip_concurrent:
             one, many = concurrent_promoters(tmp / "conc", key_file, promoters)
             r3 = many / one

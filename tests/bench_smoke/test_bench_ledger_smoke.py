@@ -15,3 +15,4 @@ def test_ledger_bench_smoke() -> None:
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "append latency" in proc.stdout and "verify 305 entries" in proc.stdout, proc.stdout
+    assert "verify floor" in proc.stdout, proc.stdout
