@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -195,7 +196,7 @@ class CommitChecker:
         check_entry_fields(entry, seq, self.fingerprint(public))
         files: dict[str, str] = entry["files"]
         slug, version = entry["dataset_slug"], entry["dataset_version_id"]
-        allowed = destination_checker(self.destinations, slug, version)
+        allowed = DestinationChecker(self.destinations, slug, version)
         oids = {}
         for path, want in files.items():
             if not allowed(path) or path.startswith("entries/"):
@@ -357,28 +358,27 @@ def parse_entry(raw: bytes, epath: str) -> tuple[dict[str, Any], str]:
     return entry, "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def destination_checker(patterns: list[str], slug: str, version: str) -> Any:
+class DestinationChecker:
     """`allowed_for` with the patterns expanded once per entry."""
-    exact = set()
-    prefixes = []
-    for pattern in patterns:
-        want = expand(pattern, slug, version)
-        (prefixes.append(want) if want.endswith("/") else exact.add(want))
-    prefixes_t = tuple(prefixes)
 
-    def allowed(path: str) -> bool:
+    def __init__(self, patterns: list[str], slug: str, version: str):
+        self.exact: set[str] = set()
+        prefixes = []
+        for pattern in patterns:
+            want = expand(pattern, slug, version)
+            (prefixes.append(want) if want.endswith("/") else self.exact.add(want))
+        self.prefixes = tuple(prefixes)
+
+    def __call__(self, path: str) -> bool:
         if path.startswith("/") or "//" in path or ".." in path.split("/"):
             return False
-        if path in exact:
+        if path in self.exact:
             return True
-        return path.startswith(prefixes_t) and not path.endswith("/")
+        return path.startswith(self.prefixes) and not path.endswith("/")
 
-    def folder(path: str) -> bool:
+    def folder(self, path: str) -> bool:
         """Every file below `path` is allowed: the folder lies under an allowed prefix."""
-        return allowed(path + "/x") and (path + "/").startswith(prefixes_t)
-
-    allowed.folder = folder  # type: ignore[attr-defined]
-    return allowed
+        return self(path + "/x") and (path + "/").startswith(self.prefixes)
 
 
 def check_entry_fields(entry: dict[str, Any], seq: int, fingerprint: str) -> None:
@@ -401,7 +401,7 @@ def check_entry_fields(entry: dict[str, Any], seq: int, fingerprint: str) -> Non
 
 
 def explain_tree_difference(parent: pygit2.Commit, commit: pygit2.Commit,
-                            listed: set[str], folders: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+                            listed: set[str], folders: Collection[str] = ()) -> str:
     """Slow path, failures only: name what the commit changes beyond its entry."""
     diff = parent.tree.diff_to_tree(commit.tree, pygit2.enums.DiffOption.SKIP_BINARY_CHECK)
     for delta in diff.deltas:

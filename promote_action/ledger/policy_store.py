@@ -27,7 +27,6 @@ from promote_action.ledger.entry import render_json, version_dir
 INDEX = "policy/index.json"
 FILES_DIR = "policy/files"
 INDEX_VERSION = "v1"
-BLOB_MODE = 0o100644
 
 
 def is_indexed_file(path: str) -> bool:
@@ -141,7 +140,7 @@ def check_decision_files(checker: Any, entry: dict[str, Any], tree: Any,
                 obj = subtree[rel]
             except KeyError:
                 raise Bad(f"stored policy file {folder}/{rel} is missing") from None
-            if obj.filemode != BLOB_MODE or checker.digest(obj.id) != digest:
+            if obj.filemode != pygit2.enums.FileMode.BLOB or checker.digest(obj.id) != digest:
                 raise Bad(f"stored policy file {folder}/{rel} does not match the "
                           "bundle index")
             found[rel] = obj.id

@@ -54,6 +54,11 @@ def sort_key(mode: bytes, name: bytes) -> bytes:
     return name + b"/" if mode == TREE else name
 
 
+def tree_entry(mode: bytes, name: bytes, oid: bytes) -> bytes:
+    """One entry of a tree object, in git's byte format."""
+    return mode + b" " + name + b"\0" + oid
+
+
 def write_trie(writes: dict[str, pygit2.Oid], trees: dict[str, WholeTree] | None = None
                ) -> Trie:
     """Paths -> nested {name: sub-trie | raw blob id | WholeTree}, split once for all
@@ -157,11 +162,11 @@ class TreeCheck:
             chunks = {}
             for name, value in writes.items():
                 if type(value) is bytes:
-                    chunks[name] = BLOB + b" " + name + b"\0" + value
+                    chunks[name] = tree_entry(BLOB, name, value)
                 else:
                     oid = (self.expected(None, value) if isinstance(value, dict)
                            else bytes(value))
-                    chunks[name + b"/"] = TREE + b" " + name + b"\0" + oid
+                    chunks[sort_key(TREE, name)] = tree_entry(TREE, name, oid)
             keys = sorted(chunks)
             body = b"".join([chunks[k] for k in keys])
             oid = tree_id(body)
@@ -182,8 +187,8 @@ class TreeCheck:
             for k in (name, name + b"/"):
                 if chunks.pop(k, None) is not None:
                     keys.remove(k)
-            key = name + b"/" if mode == TREE else name
-            chunks[key] = mode + b" " + name + b"\0" + oid
+            key = sort_key(mode, name)
+            chunks[key] = tree_entry(mode, name, oid)
             bisect.insort(keys, key)
         body = b"".join([chunks[k] for k in keys])
         oid = tree_id(body)
@@ -209,4 +214,4 @@ class TreeCheck:
         names = sorted(files)
         if names[0] <= floor:
             return None
-        return base.body + b"".join(BLOB + b" " + n + b"\0" + files[n] for n in names)
+        return base.body + b"".join(tree_entry(BLOB, n, files[n]) for n in names)
