@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from tests_support import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO.parent / "shared" / "data"
 PASS = REPO / "fixtures" / "pass" / "kansas_river_gauges"
 SLUG = "kansas_river_gauges"
 DS_DIR = f"datasets/{SLUG}"
@@ -167,10 +167,13 @@ class GitRepo:
         return git(self.work, "rev-parse", "HEAD")
 
 
-def make_repo(tmp: Path, *, local_rego: str = "", allowed_signers: str = "") -> GitRepo:
-    origin, work = tmp / "origin.git", tmp / "work"
-    git(tmp, "init", "-q", "--bare", "-b", "main", str(origin))
-    git(tmp, "init", "-q", "-b", "main", str(work))
+def make_repo(tmp: Path, *, local_rego: str = "", allowed_signers: str = "",
+              branch: str = "main", origin: Path | None = None) -> GitRepo:
+    """A bare origin and a working clone whose default branch is `branch`."""
+    origin, work = origin or tmp / "origin.git", tmp / "work"
+    origin.parent.mkdir(parents=True, exist_ok=True)
+    git(tmp, "init", "-q", "--bare", "-b", branch, str(origin))
+    git(tmp, "init", "-q", "-b", branch, str(work))
     (work / "policy").mkdir()
     (work / "policy" / "stewards.json").write_text(json.dumps(STEWARDS, indent=2) + "\n")
     if local_rego:
@@ -181,7 +184,7 @@ def make_repo(tmp: Path, *, local_rego: str = "", allowed_signers: str = "") -> 
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "initial")
     git(work, "remote", "add", "origin", str(origin))
-    git(work, "push", "-q", "origin", "main")
+    git(work, "push", "-q", "origin", branch)
     return GitRepo(origin, work)
 
 
@@ -192,8 +195,9 @@ def add_dataset(repo: GitRepo) -> Path:
 
 
 def pr_payload(action: str, *, number: int, title: str, head_ref: str, head_sha: str,
-               base_sha: str, fork: bool = False) -> dict[str, Any]:
-    """The real webhook example, adapted to the test repo (shape kept)."""
+               base_sha: str, fork: bool = False, base_ref: str = "main") -> dict[str, Any]:
+    """The real webhook example, adapted to the test repo (shape kept): repository names,
+    PR number, title, head/base refs and SHAs, and the head repo (a fork or not)."""
     src = SHARED_DATA / "webhooks" / f"pull_request.{action}.json"
     p = json.loads(src.read_text())
     p["action"] = action
@@ -202,18 +206,22 @@ def pr_payload(action: str, *, number: int, title: str, head_ref: str, head_sha:
     pr.update(number=number, title=title,
               html_url=f"https://github.com/{FULL_NAME}/pull/{number}")
     pr["head"].update(ref=head_ref, sha=head_sha, label=f"kfm-org:{head_ref}")
-    pr["base"].update(ref="main", sha=base_sha)
-    pr["base"]["repo"].update(full_name=FULL_NAME, default_branch="main")
+    pr["base"].update(ref=base_ref, sha=base_sha)
+    pr["base"]["repo"].update(full_name=FULL_NAME, default_branch=base_ref)
     head_repo = dict(pr["head"]["repo"])
     head_repo.update(full_name="forker/datasets" if fork else FULL_NAME, fork=fork)
     pr["head"]["repo"] = head_repo
-    p["repository"].update(full_name=FULL_NAME, default_branch="main")
+    p["repository"].update(full_name=FULL_NAME, default_branch=base_ref)
     return p
 
 
-def push_payload(*, before: str, after: str) -> dict[str, Any]:
+def push_payload(*, before: str, after: str, branch: str = "main",
+                 default_branch: str = "main") -> dict[str, Any]:
+    """The real push example, adapted: the pushed branch, before/after SHAs, the repository
+    name and its default branch."""
     p = json.loads((SHARED_DATA / "webhooks" / "push.json").read_text())
-    p.update(ref="refs/heads/main", before=before, after=after, created=False)
+    p.update(ref=f"refs/heads/{branch}", before=before, after=after, created=False)
     p["head_commit"].update(id=after)
-    p["repository"].update(full_name=FULL_NAME, default_branch="main", master_branch="main")
+    p["repository"].update(full_name=FULL_NAME, default_branch=default_branch,
+                           master_branch=default_branch)
     return p

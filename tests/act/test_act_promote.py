@@ -1,0 +1,108 @@
+"""The unmodified promotion workflow under act on `push` (promote) and `schedule` (verify).
+
+Real git (a bare origin on the file:// "GitHub"), real ssh signatures checked by plain
+`git verify-commit` / `git verify-tag`, real OPA; the GitHub API is the fake on 127.0.0.1.
+The push payload is the real octokit example (`webhooks/push.json`), adapted only where it
+must name the test repository: the pushed branch, `before`/`after`, `head_commit.id`, the
+repository name and its default branch (see `gh_harness.push_payload`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from act_flow import bot_key, ledger_init, merge_pr, verify_commit
+from act_runner import ActWorld, make_world
+from gh_fake import FakeGitHub
+from gh_harness import FULL_NAME, SLUG, STEWARD, add_dataset, git, push_payload
+
+pytestmark = pytest.mark.usefixtures("require_opa")
+LEDGER = "kfm-ledger"
+
+
+def _tip(world: ActWorld) -> str:
+    return git(world.repo.origin, "rev-parse", f"refs/heads/{LEDGER}")
+
+
+def _key_lines(key: Path) -> list[str]:
+    return [ln for ln in key.read_text().splitlines() if ln and "PRIVATE KEY" not in ln]
+
+
+@pytest.mark.parametrize("branch", ["main", "trunk"])
+def test_merge_promotes_signed_ledger_then_verify_is_green(
+        tmp_path: Path, action_dir: Path, branch: str) -> None:
+    key, signers = bot_key(tmp_path)
+    world = make_world(tmp_path, action_dir, branch=branch, allowed_signers=signers)
+    ledger_init(world, key)
+    root = _tip(world)
+    git(world.repo.work, "checkout", "-q", "-b", "add-gauges")
+    add_dataset(world.repo)
+    world.repo.commit_all("add dataset")
+    before, merge = merge_pr(world, 7, "add-gauges")
+    push = push_payload(before=before, after=merge, branch=branch, default_branch=branch)
+    secrets = {"KFM_SIGNING_KEY": key.read_text()}
+    with FakeGitHub(FULL_NAME) as fake:
+        fake.add_pull(7, title="Add gauges", head_ref="add-gauges", base_ref=branch,
+                      merged=True, merge_commit_sha=merge)
+        fake.add_review(7, STEWARD, "APPROVED", "2026-02-09T12:00:00Z")
+        res = world.run("push", push, api_url=fake.url, sha=merge, secrets=secrets)
+        assert res.jobs == {"promote": "success"}, res.log[-4000:]
+        assert res.step_exit == 0 and res.code == 0
+        tip = _tip(world)
+        assert tip != root and res.outputs["ledger-commit"] == tip
+        assert res.outputs["decision"] == "pass"
+        assert res.outputs["manifest-digest"].startswith("sha256:")
+        version = res.outputs["dataset-version-id"]
+        verify_commit(world, tip)
+        _verify_tag(world, f"kfm/{SLUG}/{version}")
+        [comment] = fake.comments[7]
+        assert comment["body"].startswith("<!-- kfm-promote:promote -->")
+        assert tip in comment["body"] and version in comment["body"]
+        for line in _key_lines(key):
+            assert line not in res.log, "a line of the signing key reached the log"
+        assert "***" not in res.log, "nothing had to be masked: the key was never printed"
+        assert res.network_attempts == 0
+
+        again = world.run("push", push, api_url=fake.url, sha=merge, secrets=secrets)
+        assert again.jobs == {"promote": "success"}, again.log[-4000:]
+        assert _tip(world) == tip, "a re-run is a no-op"
+        assert len(fake.comments[7]) == 1
+
+        posts = len(fake.calls("POST", r"/comments$"))
+        nightly = world.run("schedule", {"schedule": "17 5 * * *"}, api_url=fake.url,
+                            sha=merge, ref=f"refs/heads/{branch}")
+        assert nightly.jobs == {"verify": "success"}, nightly.log[-4000:]
+        assert nightly.outputs["decision"] == "pass"
+        assert "ledger verified" in nightly.summary
+        assert len(fake.calls("POST", r"/comments$")) == posts, "verify comments nowhere"
+
+
+def test_push_to_another_branch_runs_no_job(tmp_path: Path, action_dir: Path) -> None:
+    """The default branch is `trunk`; a push to a branch named `main` promotes nothing."""
+    key, signers = bot_key(tmp_path)
+    world = make_world(tmp_path, action_dir, branch="trunk", allowed_signers=signers)
+    ledger_init(world, key)
+    root = _tip(world)
+    git(world.repo.work, "checkout", "-q", "-b", "main")
+    add_dataset(world.repo)
+    after = world.repo.commit_all("a dataset on a side branch called main")
+    world.push("main")
+    push = push_payload(before=root, after=after, branch="main", default_branch="trunk")
+    with FakeGitHub(FULL_NAME) as fake:
+        res = world.run("push", push, api_url=fake.url, sha=after,
+                        secrets={"KFM_SIGNING_KEY": key.read_text()})
+        assert not fake.requests
+    assert res.code == 0 and res.jobs == {}, res.log[-4000:]
+    assert _tip(world) == root
+
+
+def _verify_tag(world: ActWorld, tag: str) -> None:
+    signers = world.tmp / "allowed_signers"
+    proc = subprocess.run(["git", "-c", "gpg.format=ssh", "-c",
+                           f"gpg.ssh.allowedSignersFile={signers}", "verify-tag", tag],
+                          cwd=world.repo.origin, capture_output=True, text=True, check=False,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert 'Good "git" signature' in proc.stderr
