@@ -178,6 +178,10 @@ class ActRun:
     network_attempts: int
     events: list[dict[str, Any]] = field(default_factory=list)
 
+    def tail(self, n: int = 80) -> str:
+        """The last messages as act prints them, for assertion messages."""
+        return "\n".join(str(e.get("msg", "")).rstrip() for e in self.events[-n:])
+
 
 @dataclass
 class ActWorld:

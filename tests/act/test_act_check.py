@@ -33,7 +33,7 @@ def test_check_comments_once_then_edits_it(tmp_path: Path, action_dir: Path) -> 
         first = world.run("pull_request", pr_payload(
             "opened", number=7, title=title, head_ref=branch, head_sha=head, base_sha=base),
             api_url=fake.url, sha=merge)
-        assert first.jobs == {"check": "failure"}, first.log[-4000:]
+        assert first.jobs == {"check": "failure"}, first.tail()
         assert first.step_exit == 1 and first.code != 0
         assert first.outputs["decision"] in ("deny", "quarantine")
         [comment] = fake.comments[7]
@@ -57,7 +57,7 @@ def test_check_comments_once_then_edits_it(tmp_path: Path, action_dir: Path) -> 
         second = world.run("pull_request", pr_payload(
             "synchronize", number=7, title=title, head_ref=branch, head_sha=head2,
             base_sha=base), api_url=fake.url, sha=merge2)
-        assert second.jobs == {"check": "success"}, second.log[-4000:]
+        assert second.jobs == {"check": "success"}, second.tail()
         assert second.step_exit == 0 and second.code == 0
         assert second.outputs["decision"] == "pass"
         assert len(fake.comments[7]) == 1, "the comment is edited, never duplicated"

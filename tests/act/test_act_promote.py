@@ -48,7 +48,7 @@ def test_merge_promotes_signed_ledger_then_verify_is_green(
                       merged=True, merge_commit_sha=merge)
         fake.add_review(7, STEWARD, "APPROVED", "2026-02-09T12:00:00Z")
         res = world.run("push", push, api_url=fake.url, sha=merge, secrets=secrets)
-        assert res.jobs == {"promote": "success"}, res.log[-4000:]
+        assert res.jobs == {"promote": "success"}, res.tail()
         assert res.step_exit == 0 and res.code == 0
         tip = _tip(world)
         assert tip != root and res.outputs["ledger-commit"] == tip
@@ -66,14 +66,14 @@ def test_merge_promotes_signed_ledger_then_verify_is_green(
         assert res.network_attempts == 0
 
         again = world.run("push", push, api_url=fake.url, sha=merge, secrets=secrets)
-        assert again.jobs == {"promote": "success"}, again.log[-4000:]
+        assert again.jobs == {"promote": "success"}, again.tail()
         assert _tip(world) == tip, "a re-run is a no-op"
         assert len(fake.comments[7]) == 1
 
         posts = len(fake.calls("POST", r"/comments$"))
         nightly = world.run("schedule", {"schedule": "17 5 * * *"}, api_url=fake.url,
                             sha=merge, ref=f"refs/heads/{branch}")
-        assert nightly.jobs == {"verify": "success"}, nightly.log[-4000:]
+        assert nightly.jobs == {"verify": "success"}, nightly.tail()
         assert nightly.outputs["decision"] == "pass"
         assert "ledger verified" in nightly.summary
         assert len(fake.calls("POST", r"/comments$")) == posts, "verify comments nowhere"
@@ -94,7 +94,7 @@ def test_push_to_another_branch_runs_no_job(tmp_path: Path, action_dir: Path) ->
         res = world.run("push", push, api_url=fake.url, sha=after,
                         secrets={"KFM_SIGNING_KEY": key.read_text()})
         assert not fake.requests
-    assert res.code == 0 and res.jobs == {}, res.log[-4000:]
+    assert res.code == 0 and res.jobs == {}, res.tail()
     assert _tip(world) == root
 
 

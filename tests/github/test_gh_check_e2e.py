@@ -1,16 +1,21 @@
-"""End to end: `action.yml` in check mode on real PR webhook payloads, real git, real OPA."""
+"""`action.yml` in check mode through the step harness (`gh_harness.run_action`).
+
+The check job under a real Actions runtime (act, `tests/act/test_act_check.py`) covers the
+comment upsert across `opened`/`synchronize`, step outputs, annotations, fork PRs
+(summary only, same exit code) and payload text with shell metacharacters. What stays
+here needs no runtime and many runs or injected faults, where an act run (~8 s each)
+would add nothing the action's own code does not already decide: the base branch's
+policy judging a PR that edits it, bounded retries on API outages and rate limits, and a
+PR that changes no dataset.
+"""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from gh_fake import Failure, FakeGitHub
 from gh_harness import (
-    DS_DIR,
-    PASS,
-    SLUG,
     GitRepo,
     add_dataset,
     git,
@@ -46,37 +51,6 @@ def _break_csv(ds: Path) -> None:
         fh.write("99,tampered\n")
 
 
-def test_failing_pr_comments_then_fix_edits_same_comment(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path)
-    base, head = _open_pr(repo, "add-gauges", _break_csv)
-    with FakeGitHub() as fake:
-        first = _check(fake, repo, tmp_path, "opened", base, head)
-        assert first.code == 1, first.err
-        assert first.outputs["decision"] in ("deny", "quarantine")
-        [comment] = fake.comments[7]
-        body = comment["body"]
-        assert body.startswith("<!-- kfm-promote:check -->")
-        assert "digest_mismatch" in body and SLUG in body and "spec_hash" in body
-        assert "```mermaid" in body and "WORK / QUARANTINE" in body
-        assert first.summary.strip() == body.strip()
-        assert "::error file=" in first.out  # annotations on the offending files
-        assert first.outputs["spec-hash"].startswith("sha256:")
-        assert Path(first.outputs["report-path"]).is_file()
-
-        # the contributor fixes the file and pushes (synchronize)
-        shutil.copy(PASS / "processed" / "gauges.csv", repo.work / DS_DIR / "processed")
-        head2 = repo.commit_all("fix csv")
-        second = _check(fake, repo, tmp_path, "synchronize", base, head2)
-        assert len(fake.comments[7]) == 1, "the comment is edited, never duplicated"
-        assert fake.calls("PATCH", r"/issues/comments/\d+")
-        body2 = fake.comments[7][0]["body"]
-        assert comment["id"] == fake.comments[7][0]["id"]
-        assert "digest_mismatch" not in body2
-        assert second.code == 0, second.out + second.err
-        assert "PASS" in body2 and "Awaiting steward approval" in body2
-        assert "Would promote on merge" in body2
-        assert all(r.auth == "token ghs_faketoken" for r in fake.requests)
-
 
 LOCAL_FREEZE = """package kfm.promote
 
@@ -106,21 +80,6 @@ def test_pr_editing_policy_is_judged_by_base_policy(tmp_path: Path) -> None:
     assert "need review by a steward" in body.replace("**", "")
 
 
-def test_fork_pr_without_write_gets_summary_only(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path)
-    base, head = _open_pr(repo, "fork-branch", _break_csv)
-    with FakeGitHub() as fake:
-        fake.failures.append(Failure("POST", r"/issues/\d+/comments$", 403,
-                                     body={"message": "Resource not accessible by integration"}))
-        res = _check(fake, repo, tmp_path, "opened", base, head, fork=True)
-        assert fake.calls("POST", r"/comments$"), "it tried once"
-        assert len(fake.calls("POST", r"/comments$")) == 1, "403 is not retried"
-    assert res.code == 1, "same exit code as with a comment"
-    assert "Traceback" not in res.err
-    assert fake.comments.get(7) is None
-    assert "digest_mismatch" in res.summary
-    assert "read-only token" in res.summary
-
 
 def test_api_outage_is_retried_then_reported_without_changing_the_decision(
         tmp_path: Path) -> None:
@@ -145,23 +104,6 @@ def test_api_outage_is_retried_then_reported_without_changing_the_decision(
     assert "HTTP 503" in res.out and "::warning" in res.out
     assert "HTTP 503" in res.summary
 
-
-def test_shell_metacharacters_in_title_and_branch_are_data(tmp_path: Path) -> None:
-    canary = tmp_path / "canary"
-    title = f'$(touch {canary}) `touch {canary}` "; rm -rf ~; touch {canary} #'
-    branch = 'feat/$(id)-`id`-";rm-rf'
-    repo = make_repo(tmp_path)
-    base, head = _open_pr(repo, branch, _break_csv)
-    home_marker = tmp_path / "home" / "keep"
-    home_marker.parent.mkdir(exist_ok=True)
-    home_marker.write_text("x")
-    with FakeGitHub() as fake:
-        res = _check(fake, repo, tmp_path, "opened", base, head, title=title, branch=branch)
-    body = fake.comments[7][0]["body"]
-    assert res.code == 1
-    assert not canary.exists() and home_marker.exists(), "no command from the payload ran"
-    assert title in body and branch in body, "shown verbatim"
-    assert title in res.summary
 
 
 def test_no_dataset_change_posts_nothing(tmp_path: Path) -> None:
