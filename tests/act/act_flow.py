@@ -74,14 +74,14 @@ def ledger_init(world: ActWorld, key: Path, ledger: str = "kfm-ledger") -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def verify_commit(world: ActWorld, commit: str) -> None:
-    """Plain git, nothing of ours: the commit on the bare origin verifies against the
-    trust root of the default branch."""
+def verify_signed(world: ActWorld, command: str, name: str) -> None:
+    """Plain git, nothing of ours: `git verify-commit` / `git verify-tag` of `name` on the
+    bare origin against the trust root of its default branch."""
     signers = world.tmp / "allowed_signers"
     signers.write_text(git(world.repo.origin, "show", f"{world.branch}:ledger/allowed_signers")
                        + "\n")
     proc = subprocess.run(["git", "-c", "gpg.format=ssh", "-c",
-                           f"gpg.ssh.allowedSignersFile={signers}", "verify-commit", commit],
+                           f"gpg.ssh.allowedSignersFile={signers}", command, name],
                           cwd=world.repo.origin, capture_output=True, text=True, check=False,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr

