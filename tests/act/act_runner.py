@@ -215,9 +215,10 @@ class ActWorld:
 
 
 def make_world(tmp: Path, action_dir: Path, *, branch: str = "main",
-               allowed_signers: str = "") -> ActWorld:
-    origin = tmp / "github" / FULL_NAME.split("/")[0] / (FULL_NAME.split("/")[1] + ".git")
-    repo = make_repo(tmp, allowed_signers=allowed_signers, branch=branch, origin=origin)
+               allowed_signers: str = "", local_rego: str = "") -> ActWorld:
+    origin = tmp / "github" / f"{FULL_NAME}.git"
+    repo = make_repo(tmp, allowed_signers=allowed_signers, branch=branch, origin=origin,
+                     local_rego=local_rego)
     version = str(YAML(typ="safe").load((REPO / "action.yml").read_text())
                   ["inputs"]["python-version"]["default"])
     return ActWorld(tmp, repo, branch, action_dir, python_template(version))

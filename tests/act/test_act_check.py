@@ -13,7 +13,7 @@ import pytest
 from act_flow import open_pr, publish_pr
 from act_runner import make_world
 from gh_fake import Failure, FakeGitHub
-from gh_harness import DS_DIR, PASS, pr_payload
+from gh_harness import DS_DIR, PASS, git, pr_payload
 
 pytestmark = pytest.mark.usefixtures("require_opa")
 
@@ -30,12 +30,19 @@ def test_check_comments_once_then_edits_it(tmp_path: Path, action_dir: Path) -> 
     world = make_world(tmp_path, action_dir)
     base, head, merge = open_pr(world, 7, branch, _break_csv)
     with FakeGitHub() as fake:
+        # transient faults: a 502 outage and a rate limit are retried, never duplicated
+        fake.failures.append(Failure("GET", r"/issues/\d+/comments$", 502, times=2))
+        fake.failures.append(Failure("POST", r"/issues/\d+/comments$", 403, times=1,
+                                     headers={"x-ratelimit-remaining": "0",
+                                              "x-ratelimit-reset": "0"}))
         first = world.run("pull_request", pr_payload(
             "opened", number=7, title=title, head_ref=branch, head_sha=head, base_sha=base),
             api_url=fake.url, sha=merge)
         assert first.jobs == {"check": "failure"}, first.tail()
         assert first.step_exit == 1 and first.code != 0
         assert first.outputs["decision"] in ("deny", "quarantine")
+        assert len(fake.calls("GET", r"/issues/7/comments$")) == 3
+        assert len(fake.calls("POST", r"/issues/7/comments$")) == 2
         [comment] = fake.comments[7]
         body = comment["body"]
         assert body.startswith("<!-- kfm-promote:check -->")
@@ -68,22 +75,75 @@ def test_check_comments_once_then_edits_it(tmp_path: Path, action_dir: Path) -> 
     assert first.network_attempts == second.network_attempts == 0
 
 
-def test_fork_pr_gets_summary_only_with_the_same_exit_code(tmp_path: Path,
-                                                           action_dir: Path) -> None:
-    world = make_world(tmp_path, action_dir)
-    base, head, merge = open_pr(world, 9, "fork-branch", _break_csv, fork=True)
+LOCAL_FREEZE = """package kfm.promote
+
+deny contains {"code": "LOCAL.frozen", "message": "this river is frozen by local policy",
+               "path": "identity.dataset_slug"} if {
+	input.identity.dataset_slug == "kansas_river_gauges"
+}
+"""
+
+
+def test_fork_pr_weakening_the_policy_gets_summary_only(tmp_path: Path,
+                                                        action_dir: Path) -> None:
+    """A fork PR that also rewrites the policy: judged by the base branch's policy, the
+    policy change flagged, and with a read-only token (403 on the comment write) the
+    result in the job summary only, with the same exit code as with a comment."""
+    world = make_world(tmp_path, action_dir, local_rego=LOCAL_FREEZE)
+    policy = world.repo.work / "policy"
+
+    def weaken(ds: Path) -> None:
+        (policy / "local.rego").write_text("package kfm.promote\n")
+        (policy / "stewards.json").write_text(
+            '{"kfm": {"stewards": {"github:contributor": {"roles": ["steward"]}}}}\n')
+
+    base, head, merge = open_pr(world, 9, "fork-branch", weaken, fork=True)
     with FakeGitHub() as fake:
-        # a fork PR's token is read-only: GitHub answers 403 to the comment write
         fake.failures.append(Failure("POST", r"/issues/\d+/comments$", 403,
                                      body={"message": "Resource not accessible by integration"}))
         res = world.run("pull_request", pr_payload(
             "opened", number=9, title="Add gauges from a fork", head_ref="fork-branch",
             head_sha=head, base_sha=base, fork=True), api_url=fake.url, sha=merge)
         assert len(fake.calls("POST", r"/comments$")) == 1, "tried once, 403 not retried"
-    assert res.jobs == {"check": "failure"}
+    assert res.jobs == {"check": "failure"}, res.tail()
     assert res.step_exit == 1, "the same exit code as with a comment"
     assert fake.comments.get(9) is None
-    assert "digest_mismatch" in res.summary and "read-only token" in res.summary
+    summary = res.summary.replace("**", "")
+    assert "read-only token" in summary
+    assert "LOCAL.frozen" in summary, "the base branch's policy judged the PR"
+    assert "policy or the ledger trust root" in summary
+    assert "`policy/local.rego`" in summary and "`policy/stewards.json`" in summary
+    assert "need review by a steward" in summary
     assert "Traceback" not in res.log
     assert res.network_attempts == 0
 
+
+def test_api_outage_is_bounded_and_reported(tmp_path: Path, action_dir: Path) -> None:
+    world = make_world(tmp_path, action_dir)
+    base, head, merge = open_pr(world, 7, "flaky", _break_csv)
+    with FakeGitHub() as fake:
+        fake.failures.append(Failure("GET", r"/comments$", 503))
+        res = world.run("pull_request", pr_payload(
+            "reopened", number=7, title="Add gauges", head_ref="flaky", head_sha=head,
+            base_sha=base), api_url=fake.url, sha=merge)
+        assert len(fake.calls("GET", r"/comments$")) == 3  # bounded: KFM_GITHUB_RETRIES
+    assert res.jobs == {"check": "failure"} and res.step_exit == 1, "the decision's code"
+    assert any(e.get("command") == "warning" and "HTTP 503" in e["msg"] for e in res.events)
+    assert "HTTP 503" in res.summary
+
+
+def test_pr_without_dataset_change_posts_nothing(tmp_path: Path, action_dir: Path) -> None:
+    world = make_world(tmp_path, action_dir)
+    base = world.repo.head()
+    git(world.repo.work, "checkout", "-q", "-b", "docs")
+    (world.repo.work / "README.md").write_text("more docs\n")
+    head = world.repo.commit_all("docs")
+    merge = publish_pr(world, 7, "docs", base)
+    with FakeGitHub() as fake:
+        res = world.run("pull_request", pr_payload(
+            "opened", number=7, title="Docs", head_ref="docs", head_sha=head, base_sha=base),
+            api_url=fake.url, sha=merge)
+        assert not fake.calls("POST", r"/comments$")
+    assert res.jobs == {"check": "success"} and res.step_exit == 0, res.tail()
+    assert res.outputs["decision"] == "pass"
+    assert "no dataset changed" in res.summary

@@ -9,7 +9,9 @@ repository name and its default branch (see `gh_harness.push_payload`).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from act_flow import bot_key, ledger_init, merge_pr, verify_signed
@@ -96,3 +98,63 @@ def test_push_to_another_branch_runs_no_job(tmp_path: Path, action_dir: Path) ->
     assert res.code == 0 and res.jobs == {}, res.tail()
     assert _tip(world) == root
 
+
+
+def test_denied_merge_and_direct_push_are_recorded_and_verify_flags_the_rest(
+        tmp_path: Path, action_dir: Path) -> None:
+    key, signers = bot_key(tmp_path)
+    world = make_world(tmp_path, action_dir, allowed_signers=signers)
+    ledger_init(world, key)
+    root = _tip(world)
+    git(world.repo.work, "checkout", "-q", "-b", "add-gauges")
+    add_dataset(world.repo)
+    world.repo.commit_all("add dataset")
+    before, merge = merge_pr(world, 7, "add-gauges")
+    secrets = {"KFM_SIGNING_KEY": key.read_text()}
+    with FakeGitHub(FULL_NAME) as fake:
+        fake.add_pull(7, title="Add gauges", head_ref="add-gauges", merged=True,
+                      merge_commit_sha=merge, user="contributor")
+        fake.add_review(7, "contributor", "APPROVED", "2026-02-09T12:00:00Z")  # no steward
+        fake.add_review(7, STEWARD, "APPROVED", "2026-02-09T12:00:00Z")
+        fake.add_review(7, STEWARD, "DISMISSED", "2026-02-09T13:00:00Z")  # latest wins
+        denied = world.run("push", push_payload(before=before, after=merge), api_url=fake.url,
+                           sha=merge, secrets=secrets)
+        assert denied.jobs == {"promote": "failure"}, denied.tail()
+        assert denied.step_exit == 1 and denied.outputs["decision"] == "deny"
+        tip = _tip(world)
+        assert tip != root and denied.outputs["ledger-commit"] == tip
+        verify_signed(world, "verify-commit", tip)
+        assert _entry(world, tip)["type"] == "denied"
+        assert git(world.repo.origin, "ls-tree", "--name-only", tip, "published/") == ""
+        assert "F.approval_missing" in fake.comments[7][0]["body"]
+
+        # a direct push (no PR): denied and recorded too, nobody to comment to
+        ds = world.repo.work / "datasets" / SLUG
+        (ds / "params.yaml").write_text("changed: true\n")
+        direct = world.repo.commit_all("direct push of a dataset change")
+        world.push("main")
+        pushed = world.run("push", push_payload(before=merge, after=direct),
+                           api_url=fake.url, sha=direct, secrets=secrets)
+        assert pushed.jobs == {"promote": "failure"} and pushed.step_exit == 1
+        assert fake.calls("GET", rf"/commits/{direct}/pulls")
+        assert len(fake.calls("POST", r"/comments$")) == 1, "only the merged PR's comment"
+        assert _entry(world, _tip(world))["type"] == "denied"
+        assert "direct push" in pushed.summary
+
+        # a change that never got a promote run: the nightly verify goes red, naming it
+        (ds / "params.yaml").write_text("changed: again\n")
+        lost = world.repo.commit_all("change whose promote run was cancelled")
+        world.push("main")
+        nightly = world.run("schedule", {"schedule": "17 5 * * *"}, api_url=fake.url,
+                            sha=lost, ref="refs/heads/main")
+    assert nightly.jobs == {"verify": "failure"} and nightly.step_exit == 1
+    assert nightly.outputs["decision"] == "deny"
+    assert lost in nightly.summary
+    assert merge not in nightly.summary and direct not in nightly.summary
+
+
+def _entry(world: ActWorld, commit: str) -> dict[str, Any]:
+    """The ledger entry that `commit` added."""
+    [path] = git(world.repo.origin, "diff-tree", "--no-commit-id", "--name-only", "-r",
+                 commit, "--", "entries/").split()
+    return dict(json.loads(git(world.repo.origin, "show", f"{commit}:{path}")))
