@@ -237,43 +237,27 @@ def _secrets_file(path: Path, secrets: dict[str, str]) -> Path:
 
 def run_act(world: ActWorld, event_name: str, payload: dict[str, Any], *, api_url: str,
             sha: str, ref: str | None, secrets: dict[str, str]) -> ActRun:
-    n = len(list(world.tmp.glob("act-run*")))
-    run_dir = world.tmp / f"act-run{n}"
+    run_dir = world.tmp / f"act-run{len(list(world.tmp.glob('act-run*')))}"
     (run_dir / "home").mkdir(parents=True)
     (run_dir / "cwd").mkdir()
-    event = run_dir / "event.json"
-    event.write_text(json.dumps(payload))
-    server_url = f"file://{world.server}"
-    maps = []
-    for name, pin in pinned_actions().items():
-        target = world.action_dir if name == ACTION_REPO else STANDIN_FOR[name]
-        maps += ["--local-repository", f"{server_url}/{name}@{pin}={target}"]
-    env_args = {"GITHUB_SERVER_URL": server_url, "GITHUB_API_URL": api_url,
+    (run_dir / "event.json").write_text(json.dumps(payload))
+    env_args = {"GITHUB_SERVER_URL": f"file://{world.server}", "GITHUB_API_URL": api_url,
                 "GITHUB_REPOSITORY": FULL_NAME, "SHA_REF": sha,
                 "KFM_STANDIN_PYTHON_TEMPLATE": str(world.template),
                 "KFM_GITHUB_RETRY_BASE": "0.01", "KFM_GITHUB_RETRIES": "3"}
     if ref:
         env_args["GITHUB_REF"] = ref
-    cmd = [act_binary(), event_name, "--json", "-W", str(WORKFLOW), "-e", str(event),
-           "-C", str(run_dir / "cwd"), "-P", "ubuntu-latest=-self-hosted",
-           "--no-skip-checkout", "--action-offline-mode", "--no-cache-server",
-           "--action-cache-path", str(run_dir / "act-cache"), "--concurrent-jobs", "1",
-           "--defaultbranch", world.branch,
-           "--secret-file", str(_secrets_file(run_dir / "secrets",
-                                              {"GITHUB_TOKEN": "ghs_faketoken", **secrets})),
-           "--var-file", os.devnull, "--env-file", os.devnull, "--input-file", os.devnull,
-           *maps]
-    for k, v in env_args.items():
-        cmd += ["--env", f"{k}={v}"]
+    cmd = _act_command(world, event_name, run_dir, env_args,
+                       _secrets_file(run_dir / "secrets",
+                                     {"GITHUB_TOKEN": "ghs_faketoken", **secrets}))
     recorder = ConnectionRecorder()
     proc_env = {"PATH": job_path(), "HOME": str(run_dir / "home"), "LANG": "C.UTF-8",
                 "ACT_DISABLE_VERSION_CHECK": "1", "GIT_CONFIG_NOSYSTEM": "1",
                 "GIT_CONFIG_GLOBAL": os.devnull, "NO_PROXY": "127.0.0.1,localhost",
                 "no_proxy": "127.0.0.1,localhost",
+                "OPA_GO_CACHE": os.environ.get("OPA_GO_CACHE", ""),
                 **{k: recorder.url for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
                                              "http_proxy", "https_proxy", "all_proxy")}}
-    if "OPA_GO_CACHE" in os.environ:
-        proc_env["OPA_GO_CACHE"] = os.environ["OPA_GO_CACHE"]
     proc = subprocess.Popen(cmd, cwd=run_dir / "cwd", env=proc_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
@@ -286,6 +270,25 @@ def run_act(world: ActWorld, event_name: str, payload: dict[str, Any], *, api_ur
         recorder.close()
     (run_dir / "act.log").write_text(out + err)
     return _parse(proc.returncode, out, err, recorder.connections)
+
+
+def _act_command(world: ActWorld, event_name: str, run_dir: Path, env: dict[str, str],
+                 secrets_file: Path) -> list[str]:
+    """act offline on this host; the pinned actions mapped to the action tree and the
+    stand-ins; no .actrc, .env, .vars, .input or .secrets picked up from anywhere."""
+    cmd = [act_binary(), event_name, "--json", "-W", str(WORKFLOW),
+           "-e", str(run_dir / "event.json"), "-C", str(run_dir / "cwd"),
+           "-P", "ubuntu-latest=-self-hosted", "--no-skip-checkout", "--action-offline-mode",
+           "--no-cache-server", "--action-cache-path", str(run_dir / "act-cache"),
+           "--concurrent-jobs", "1", "--defaultbranch", world.branch,
+           "--secret-file", str(secrets_file), "--var-file", os.devnull,
+           "--env-file", os.devnull, "--input-file", os.devnull]
+    for name, pin in pinned_actions().items():
+        target = world.action_dir if name == ACTION_REPO else STANDIN_FOR[name]
+        cmd += ["--local-repository", f"{env['GITHUB_SERVER_URL']}/{name}@{pin}={target}"]
+    for k, v in env.items():
+        cmd += ["--env", f"{k}={v}"]
+    return cmd
 
 
 def _parse(code: int, out: str, err: str, attempts: int) -> ActRun:
