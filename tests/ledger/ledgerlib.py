@@ -72,14 +72,17 @@ def allowed_for(key_file: Path) -> Path:
 
 def trusted_target(repo_dir: Path, key: Any, remote: str | None = None,
                    **kw: Any) -> LedgerTarget:
-    """A LedgerTarget whose trust root (a file beside the repo) admits `key`: the
-    writers refuse any key their trust root does not admit at the commit time."""
+    """A LedgerTarget whose trust root (files beside the repo, never the repo's own)
+    admits `key`: the writers refuse any key their trust root does not admit at the
+    commit time, and these tests write ledgers whatever the repo's branches say."""
     allowed = repo_dir.with_name(f"{repo_dir.name}.allowed_signers")
+    revoked = repo_dir.with_name(f"{repo_dir.name}.revoked_signers")
     text = allowed.read_text() if allowed.exists() else ""
     if key.public_openssh not in text:
         allowed.write_text(f"{text}kfm-ledger@example {key.public_openssh}\n")
-    return LedgerTarget(repo_dir, remote=remote, trust=TrustSource(allowed_signers=allowed),
-                        **kw)
+    revoked.touch()
+    return LedgerTarget(repo_dir, remote=remote, **kw,
+                        trust=TrustSource(allowed_signers=allowed, revoked_signers=revoked))
 
 
 def git_repo(path: Path, *, bare: bool = False) -> Path:

@@ -177,3 +177,24 @@ def test_override_flags_are_the_verify_flags(site, run_cli, pass_dataset):
     r = run_cli(*argv, "--trust-branch", "no-such-branch")
     assert r.code == 2 and "no default branch no-such-branch" in r.err, r.err
     assert run_cli(*argv, "--allowed-signers", own).code == 0
+
+
+@pytest.mark.parametrize(("case", "b_line", "revoke_b", "why"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_verify_rejects_what_the_writers_refuse_for_the_same_reason(site, run_cli, case,
+                                                                     b_line, revoke_b, why):
+    """One definition of "trusted at T": a ledger written by B behind the writers' back
+    (through a private trust file) fails `verify` against main's trust root with the very
+    reason the writers give."""
+    from ledgerlib import synthetic_quarantine, trusted_target
+
+    from promote_action.ledger import init_ledger
+    from promote_action.ledger.writer import append_event
+
+    publish_main(site["work"], trust_files(site, b_line, revoke_b))
+    lt = trusted_target(site["work"], site["b"])
+    init_ledger(lt, site["b"], AT)
+    append_event(lt, synthetic_quarantine("alpha_data", "2026-02.000000000001", AT), site["b"])
+    r = run_cli("verify", "--repo", site["work"])
+    assert r.code == (2 if case == "malformed" else 1), r.out + r.err
+    assert why in r.out + r.err
