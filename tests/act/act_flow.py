@@ -69,6 +69,7 @@ def ledger_init(world: ActWorld, key: Path, ledger: str = "kfm-ledger") -> None:
     proc = subprocess.run([sys.executable, "-m", "promote_action", "ledger", "init",
                            "--repo", str(world.repo.work), "--ledger-branch", ledger,
                            "--remote", "origin", "--signing-key", str(key),
+                           "--trust-branch", world.branch,
                            "--at", "2026-02-01T00:00:00Z"],
                           capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr

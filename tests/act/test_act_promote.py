@@ -158,3 +158,32 @@ def _entry(world: ActWorld, commit: str) -> dict[str, Any]:
     [path] = git(world.repo.origin, "diff-tree", "--no-commit-id", "--name-only", "-r",
                  commit, "--", "entries/").split()
     return dict(json.loads(git(world.repo.origin, "show", f"{commit}:{path}")))
+
+
+def test_key_revoked_on_the_default_branch_is_refused_and_nothing_is_pushed(
+        tmp_path: Path, action_dir: Path) -> None:
+    """Once a reviewed change lists the bot key in ledger/revoked_signers, the merge is
+    not recorded at all (exit 2), not even as a denied entry: nothing reaches origin."""
+    key, signers = bot_key(tmp_path)
+    world = make_world(tmp_path, action_dir, allowed_signers=signers)
+    ledger_init(world, key)
+    revoked = " ".join((tmp_path / "bot_key.pub").read_text().split()[:2])
+    (world.repo.work / "ledger" / "revoked_signers").write_text(revoked + "\n")
+    world.repo.commit_all("ledger: revoke the leaked bot key")
+    world.push("main")
+    git(world.repo.work, "checkout", "-q", "-b", "add-gauges")
+    add_dataset(world.repo)
+    world.repo.commit_all("add dataset")
+    before, merge = merge_pr(world, 7, "add-gauges")
+    refs = git(world.repo.origin, "for-each-ref")
+    with FakeGitHub(FULL_NAME) as fake:
+        fake.add_pull(7, title="Add gauges", head_ref="add-gauges", merged=True,
+                      merge_commit_sha=merge)
+        fake.add_review(7, STEWARD, "APPROVED", "2026-02-09T12:00:00Z")
+        res = world.run("push", push_payload(before=before, after=merge), api_url=fake.url,
+                        sha=merge, secrets={"KFM_SIGNING_KEY": key.read_text()})
+    assert res.jobs == {"promote": "failure"} and res.step_exit == 2, res.tail()
+    assert res.outputs["decision"] == "error" and res.outputs["ledger-commit"] == ""
+    assert "is revoked" in res.log and "ledger/revoked_signers" in res.log
+    assert git(world.repo.origin, "for-each-ref") == refs, "something was pushed"
+    assert "***" not in res.log
