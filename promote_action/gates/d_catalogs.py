@@ -56,6 +56,10 @@ class Run:
 
 
 def check(ctx: GateContext) -> GateResult:
+    if ctx.options.stac_schemas is None:
+        from promote_action.stac_schemas.store import default_store
+
+        ctx.options.stac_schemas = default_store(ctx.workspace.root)
     raw = ctx.spec.get("catalogs")
     run = Run(ctx, raw if isinstance(raw, dict) else {})
     dataset_iri = check_dcat(run)
@@ -198,7 +202,8 @@ def check_stac(run: Run) -> None:
 
 def _check_collection(run: Run, rel: str, data: Any, items: list[str]) -> list[str]:
     """Validate the collection; return the item documents it links to."""
-    run.reasons += stac.validate(data, rel, expect="Collection")
+    run.reasons += stac.validate(data, rel, expect="Collection",
+                                  store=run.ctx.options.stac_schemas)
     if not isinstance(data, dict):
         return []
     _identity(run, rel, "/id", data.get("id"), "/kfm:dataset_version_id",
@@ -243,7 +248,8 @@ def _stac_links(run: Run, rel: str, data: dict[str, Any], required: dict[str, st
 
 
 def _check_item(run: Run, rel: str, data: Any, coll_rel: str) -> list[Claim]:
-    run.reasons += stac.validate(data, rel, expect="Feature")
+    run.reasons += stac.validate(data, rel, expect="Feature",
+                                  store=run.ctx.options.stac_schemas)
     if not isinstance(data, dict):
         return []
     _stac_links(run, rel, data, {"collection": coll_rel})
