@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                    "(fetching those the directory lacks), pin SHA-256 "
                                    "digests in the lock.")
     a.add_argument("sources", nargs="+", metavar="SOURCE", help="schema URL or local file")
+    a.add_argument("--as", dest="as_url", metavar="URL",
+                   help="the URL one local file is the document of (a JSON-LD context or "
+                        "a schema without $id)")
     _dir_flag(a)
     a.set_defaults(func=run_add)
     s = ops.add_parser("sync", help="re-fetch every schema the lock names and re-pin it",
@@ -44,9 +47,12 @@ def _print(verb: str, entries: list) -> None:  # type: ignore[type-arg]
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from promote_action.errors import UsageError
     from promote_action.stac_schemas.fetch import add
 
-    _print("pinned", add(args.dir, [str(s) for s in args.sources]))
+    if args.as_url is not None and len(args.sources) != 1:
+        raise UsageError("--as names the URL of exactly one SOURCE", field="--as")
+    _print("pinned", add(args.dir, [str(s) for s in args.sources], as_url=args.as_url))
     return 0
 
 

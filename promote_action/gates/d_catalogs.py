@@ -83,9 +83,9 @@ def check_dcat(run: Run) -> str | None:
     data = run.load(rel, "dcat", "D.dcat_missing", "dcat")
     if data is None:
         return None
-    view = dcat.inspect(data)
-    for pointer, msg in view.problems:
-        run.add("D.dcat_invalid", f"not a KFM DCAT record: {msg}", rel, pointer)
+    view = dcat.inspect(data, rel, ctx.options.stac_schemas)
+    for code, pointer, msg in view.problems:
+        run.add(code, f"not a KFM DCAT record: {msg}", rel, pointer)
     node = view.node
     if not node:
         return None

@@ -140,12 +140,13 @@ def _targets(doc: Fetched) -> Iterator[tuple[str, str]]:
             yield target, str(Path(doc.origin).parent / urldefrag(ref)[0])
 
 
-def collect(sources: list[str], known: dict[str, Entry]) -> dict[str, Fetched]:
+def collect(sources: list[str], known: dict[str, Entry], as_url: str | None = None
+            ) -> dict[str, Fetched]:
     """The sources and, transitively, every schema they reference that neither the
     sources nor the lock already provide."""
     staged: dict[str, Fetched] = {}
     for src in sources:
-        doc = _load(src, None)
+        doc = _load(src, as_url)
         staged[doc.url] = doc
     todo = list(staged.values())
     while todo:
@@ -160,7 +161,8 @@ def collect(sources: list[str], known: dict[str, Entry]) -> dict[str, Fetched]:
     return staged
 
 
-def add(directory: Path, sources: list[str], *, refetch: bool = False) -> list[Entry]:
+def add(directory: Path, sources: list[str], *, refetch: bool = False,
+        as_url: str | None = None) -> list[Entry]:
     """Store `sources` (URLs or files) and what they reference; returns the entries written.
 
     Nothing is written until every schema was loaded and checked, and the lock is written
@@ -168,7 +170,7 @@ def add(directory: Path, sources: list[str], *, refetch: bool = False) -> list[E
     file that is not there."""
     display = directory.as_posix()
     known = read_lock(directory, display)
-    staged = collect(sources, {} if refetch else known)
+    staged = collect(sources, {} if refetch else known, as_url)
     written = []
     for url in sorted(staged):
         doc = staged[url]

@@ -41,7 +41,7 @@ def file_for(url: str) -> str:
             or any(not _SAFE_PART.match(s) or s in {".", ".."} for s in segments)):
         raise InputError("cannot store a schema under this URL (expected http(s)://host/"
                          "path with plain path segments)", field=url)
-    if not segments[-1].endswith(".json"):
+    if "." not in segments[-1]:  # ".../schema" or a directory-like URL: still a file
         segments[-1] += ".json"
     return "/".join(segments)
 
