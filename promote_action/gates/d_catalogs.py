@@ -276,9 +276,9 @@ def check_prov(run: Run, dataset_iri: str | None) -> None:
     data = run.load(rel, "prov", "D.prov_missing", "prov")
     if data is None:
         return
-    graph = prov.inspect(data)
-    for pointer, msg in graph.problems:
-        run.add("D.prov_invalid", msg, rel, pointer)
+    graph = prov.inspect(data, rel, ctx.options.stac_schemas)
+    for code, pointer, msg in graph.problems:
+        run.add(code, msg, rel, pointer)
     claims, generated = [], []
     for ent in graph.entities.values():
         if ent.location is None or (isinstance(ent.location, str)
@@ -305,7 +305,7 @@ def _dataset_entity(run: Run, rel: str, graph: prov.ProvGraph, iri: str | None) 
     dcat_rel = run.rel("dcat")
     if iri is None or dcat_rel is None or graph.format is None:
         return
-    ent = graph.entities.get(iri)
+    ent = graph.entity(iri)
     if ent is None:
         section = "/@graph" if graph.format == "prov-o" else "/entity"
         run.add("D.link_missing", f"no PROV entity for the dataset {iri} (the DCAT @id), "
