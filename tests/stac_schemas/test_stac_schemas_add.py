@@ -109,3 +109,14 @@ def test_id_differing_from_the_referenced_url_is_refused(run_cli, tmp_path: Path
         r = run_cli("schemas", "add", "--dir", tmp_path / "s", f"{base}/a.json")
         assert r.code == 0, r.err  # a reference cycle ends: each $id is fetched once
     assert len(_lock(tmp_path / "s")) == 2
+
+
+def test_add_as_names_the_url_of_a_file_without_id(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ctx = tmp_path / "context.jsonld"
+    ctx.write_text('{"@context": {"title": "http://purl.org/dc/terms/title"}}')
+    url = "https://example.org/contexts/dcat.jsonld"
+    r = run_cli("schemas", "add", "--dir", tmp_path / "s", "--as", url, ctx)
+    assert r.code == 0, r.err
+    assert _lock(tmp_path / "s")[url]["file"] == "example.org/contexts/dcat.jsonld"
+    r = run_cli("schemas", "add", "--dir", tmp_path / "s", "--as", url, ctx, ctx)
+    assert r.code == 2 and "--as" in r.err
