@@ -142,11 +142,16 @@ def _problem(e: Any) -> JsonLdProblem:
             return cur
         nxt = getattr(cur, "cause", None) or cur.__cause__ or cur.__context__
         cur = nxt if isinstance(nxt, BaseException) else None
-    msg = " ".join(str(getattr(e, "message", e) or e).split())
+    first = e.args[0] if getattr(e, "args", None) else None
+    msg = " ".join(str(first if isinstance(first, str) else e).split())
     code = getattr(e, "code", None)
+    details = getattr(e, "details", None)
+    url = details.get("url") if isinstance(details, dict) else None
     if code:
-        msg = f"{msg} ({code})"
-    return JsonLdProblem("D.jsonld_invalid", f"not valid JSON-LD: {msg[:240]}", "")
+        msg = f"{msg} ({code}{', ' + str(url) if isinstance(url, str) else ''})"
+    in_context = "context" in str(code or "") or "context" in str(getattr(e, "type", ""))
+    return JsonLdProblem("D.jsonld_invalid", f"not valid JSON-LD: {msg[:240]}",
+                         "/@context" if in_context else "")
 
 
 def flatten(expanded: list[Any]) -> list[dict[str, Any]]:

@@ -176,3 +176,20 @@ def test_gate_d_reads_contexts_from_the_configured_store(tmp_path: Path) -> None
     c = context(make(tmp_path / "ds", post=post))
     c.options = Options(stac_schemas=SchemaStore(d, "s"))
     assert d_catalogs.check(c).reasons == ()
+
+
+def test_reviewed_contexts_that_include_each_other_end_cleanly(tmp_path: Path) -> None:
+    """A context loop through the schema directory: pyld's recursion guard, one finding."""
+    d = tmp_path / "s"
+    a, b = "https://example.org/a.jsonld", "https://example.org/b.jsonld"
+    fa, fb = tmp_path / "a.jsonld", tmp_path / "b.jsonld"
+    fa.write_text(json.dumps({"@context": [b, {"title": "http://purl.org/dc/terms/title"}]}))
+    fb.write_text(json.dumps({"@context": a}))
+    add(d, [str(fa)], as_url=a)
+    add(d, [str(fb)], as_url=b)
+    view = dcat.inspect({"@context": a, "@type": "http://www.w3.org/ns/dcat#Dataset"},
+                        "dcat.jsonld", SchemaStore(d, "s"))
+    [(code, pointer, msg)] = view.problems
+    assert (code, pointer) == ("D.jsonld_invalid", "/@context")
+    assert msg == ("not valid JSON-LD: Cyclical @context URLs detected. (context overflow, "
+                   f"{a})")
