@@ -7,6 +7,8 @@ and base refs and SHAs, and the head repository (a fork or not). See `gh_harness
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,51 @@ def test_pr_without_dataset_change_posts_nothing(tmp_path: Path, action_dir: Pat
     assert res.jobs == {"check": "success"} and res.step_exit == 0, res.tail()
     assert res.outputs["decision"] == "pass"
     assert "no dataset changed" in res.summary
+
+
+def test_stac_extension_schemas_come_from_the_base_branch(tmp_path: Path,
+                                                         action_dir: Path) -> None:
+    """The `schemas` input: the base branch's reviewed STAC extension schemas judge the
+    PR; a schema the PR itself brings is not used (never fetched either)."""
+    from tests_support import SHARED_DATA
+
+    from promote_action.stac_schemas.fetch import add
+
+    ext = SHARED_DATA / "stac-extensions"
+    if not ext.is_dir():
+        pytest.skip("shared STAC extension schemas are absent")
+    proj = "https://stac-extensions.github.io/projection/v1.2.0/schema.json"
+    view = "https://stac-extensions.github.io/view/v1.0.0/schema.json"
+    world = make_world(tmp_path, action_dir)
+    schemas = world.repo.work / "schemas" / "stac"
+    add(schemas, [str(ext / "projection/v1.2.0/schema.json"),
+                  str(ext / "_referenced/proj-v0.7/projjson.schema.json"),
+                  str(ext / "_referenced/geojson/Geometry.json")])
+    world.repo.commit_all("review the projection extension")
+    world.push("main")
+
+    def declare(exts: list[str]) -> Callable[[Path], None]:
+        def mutate(ds: Path) -> None:
+            item = ds / "catalog/stac/items/gauges.json"
+            data = json.loads(item.read_text())
+            data["stac_extensions"] = exts
+            data["properties"].update({"proj:code": "EPSG:4326", "view:azimuth": 10})
+            item.write_text(json.dumps(data, indent=2))
+            if view in exts:  # the PR also brings the schema it wants to be judged by
+                add(schemas, [str(ext / "view/v1.0.0/schema.json")])
+        return mutate
+
+    with FakeGitHub() as fake:
+        base, head, merge = open_pr(world, 7, "with-proj", declare([proj]))
+        res = world.run("pull_request", pr_payload(
+            "opened", number=7, title="proj", head_ref="with-proj", head_sha=head,
+            base_sha=base), api_url=fake.url, sha=merge)
+        assert res.jobs == {"check": "success"}, res.tail()
+        git(world.repo.work, "checkout", "-q", "main")
+        base, head, merge = open_pr(world, 8, "with-view", declare([proj, view]))
+        res = world.run("pull_request", pr_payload(
+            "opened", number=8, title="view", head_ref="with-view", head_sha=head,
+            base_sha=base), api_url=fake.url, sha=merge)
+        body = fake.comments[8][0]["body"]
+    assert res.jobs == {"check": "failure"} and res.step_exit == 1, res.tail()
+    assert "D.stac_extension_unavailable" in body and "schemas add --dir schemas/stac" in body
