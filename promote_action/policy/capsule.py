@@ -27,8 +27,10 @@ class Approval:
 
 
 def build_capsule(ctx: GateContext, results: Sequence[GateResult], *, stage: str,
-                  approvals: Sequence[Approval] = (), destinations: Sequence[str] = ()
-                  ) -> dict[str, Any]:
+                  approvals: Sequence[Approval] = (), destinations: Sequence[str] = (),
+                  publish: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`publish` (only with `promote --publish-to`): the requested root and the exact
+    destination URI of every object, so the policy judges each write it allows."""
     spec = ctx.spec
     raw_license = spec.get("license")
     lic: dict[str, Any] = raw_license if isinstance(raw_license, dict) else {}
@@ -50,7 +52,7 @@ def build_capsule(ctx: GateContext, results: Sequence[GateResult], *, stage: str
             },
         })
     q = ctx.facts.get("quarantine") or {"active": False, "reason_code": None, "record": None}
-    return {
+    capsule: dict[str, Any] = {
         "capsule_version": CAPSULE_VERSION,
         "stage": stage,
         "identity": {
@@ -80,3 +82,6 @@ def build_capsule(ctx: GateContext, results: Sequence[GateResult], *, stage: str
         "approvals": [a.to_json() for a in approvals],
         "destinations": list(destinations),
     }
+    if publish is not None:
+        capsule["publish"] = publish
+    return capsule
