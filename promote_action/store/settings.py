@@ -1,0 +1,90 @@
+"""How the store layer talks to object storage: taken from the environment only.
+
+Credentials and endpoints come from each cloud's standard variables and credential chain
+(the variables the AWS, Google Cloud and Azure SDKs read), never from a spec: a pull
+request must not be able to choose which account reads or writes, or redirect a read to
+a server it controls. `KFM_STORE_*` variables tune limits; plain `http://` object URIs
+need an explicit `KFM_STORE_ALLOW_HTTP=1` (loopback test servers, private gateways).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from promote_action.errors import InputError
+
+# The prefixes of the standard variables each cloud's SDKs read; nothing else is passed on.
+CLOUD_ENV_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise InputError(f"environment variable {name}={raw!r} is not a boolean (1/0, true/false)")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"environment variable {name}={raw!r} is not a number") from None
+    if not lo <= value <= hi:
+        raise InputError(f"environment variable {name}={raw!r} is outside {lo:g}..{hi:g}")
+    return value
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Limits and the environment the stores are built from.
+
+    Memory is bounded by `concurrency` × `chunk_size` (plus a constant per stream), which
+    is why both have hard upper limits; retries are bounded so a throttling store turns
+    into a clear error instead of an endless run."""
+
+    allow_http: bool = False
+    concurrency: int = 8
+    retries: int = 3
+    backoff_initial: float = 0.1  # seconds
+    backoff_max: float = 2.0
+    connect_timeout: float = 5.0
+    timeout: float = 60.0  # per request, including the body
+    retry_timeout: float = 60.0  # total time retries may take for one request
+    chunk_size: int = 4 * 1024 * 1024
+    environ: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> StoreSettings:
+        """Settings from `environ` (the process environment for the CLI)."""
+        mib = 1024 * 1024
+        cloud = tuple(sorted((k, v) for k, v in environ.items()
+                             if k.startswith(CLOUD_ENV_PREFIXES)))
+        return cls(
+            allow_http=_flag(environ, "KFM_STORE_ALLOW_HTTP"),
+            concurrency=int(_number(environ, "KFM_STORE_CONCURRENCY", 8, 1, 64)),
+            retries=int(_number(environ, "KFM_STORE_RETRIES", 3, 0, 10)),
+            backoff_initial=_number(environ, "KFM_STORE_BACKOFF", 0.1, 0.001, 10),
+            connect_timeout=_number(environ, "KFM_STORE_CONNECT_TIMEOUT", 5, 0.1, 300),
+            timeout=_number(environ, "KFM_STORE_TIMEOUT", 60, 0.1, 3600),
+            retry_timeout=_number(environ, "KFM_STORE_RETRY_TIMEOUT", 60, 0.1, 3600),
+            chunk_size=int(_number(environ, "KFM_STORE_CHUNK_MIB", 4, 0.0625, 16) * mib),
+            environ=cloud,
+        )
+
+    def env(self, name: str) -> str | None:
+        """One cloud variable (`AWS_REGION`, …) as captured by `from_env`."""
+        for k, v in self.environ:
+            if k == name:
+                return v
+        return None
+
+
+__all__ = ["CLOUD_ENV_PREFIXES", "StoreSettings"]

@@ -1,0 +1,158 @@
+"""Streaming, pinned digests against real servers on 127.0.0.1 (moto S3, HTTP, file)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from promote_action.store import (
+    ObjectChangedError,
+    StoreSettings,
+    hash_objects,
+    hash_objects_detailed,
+    read_pinned,
+    verify_pinned,
+)
+
+
+def sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def small_chunks(env: dict[str, str]) -> StoreSettings:
+    """64 KiB ranges, so a few hundred KiB already take the multi-range path."""
+    return StoreSettings.from_env({**env, "KFM_STORE_CHUNK_MIB": "0.0625",
+                                   "KFM_STORE_CONCURRENCY": "4"})
+
+
+def test_s3_digests_match_hashlib(s3_server: Any, store_env: Any) -> None:
+    env = store_env(s3_server.env)
+    bucket = s3_server.bucket()
+    blobs = {f"work/part-{i}.bin": os.urandom(n) for i, n in
+             enumerate([0, 1, 65535, 65536, 65537, 300_001])}
+    uris = [s3_server.put(bucket, k, v) for k, v in blobs.items()]
+    pins = hash_objects(uris + uris[:2], small_chunks(env))  # duplicates hashed once
+    assert list(pins) == uris
+    for uri, (key, data) in zip(uris, blobs.items(), strict=True):
+        pin = pins[uri]
+        assert pin.digest == sha(data), key
+        assert pin.size == len(data)
+        assert pin.etag and pin.version is None
+
+
+def test_versioned_bucket_pins_version(s3_server: Any, store_env: Any) -> None:
+    """On a versioned bucket the pin names the version: a later overwrite of the key
+    cannot change what a pinned read returns (the reviewed bytes), and deleting that
+    version is a change."""
+    env = store_env(s3_server.env)
+    settings = StoreSettings.from_env(env)
+    bucket = s3_server.bucket(versioned=True)
+    uri = s3_server.put(bucket, "a.csv", b"v1\n")
+    pin = hash_objects([uri], settings)[uri]
+    assert pin.version
+    s3_server.put(bucket, "a.csv", b"v2, other bytes\n")
+    assert b"".join(read_pinned(pin, settings)) == b"v1\n"
+    assert hash_objects([uri], settings)[uri].version != pin.version
+    s3_server.client().delete_object(Bucket=bucket, Key="a.csv", VersionId=pin.version)
+    with pytest.raises(ObjectChangedError) as info:
+        verify_pinned(pin, settings)
+    assert info.value.code == "E.object_changed" and info.value.exit_code == 1
+
+
+def test_replaced_between_hash_and_reread(s3_server: Any, store_env: Any) -> None:
+    env = store_env(s3_server.env)
+    bucket = s3_server.bucket()
+    uri = s3_server.put(bucket, "work/x.bin", b"a" * 1000)
+    settings = StoreSettings.from_env(env)
+    pin = hash_objects([uri], settings)[uri]
+    verify_pinned(pin, settings)  # unchanged: passes
+    s3_server.put(bucket, "work/x.bin", b"b" * 1000)  # same size, other bytes
+    with pytest.raises(ObjectChangedError, match="changed since it was hashed"):
+        verify_pinned(pin, settings)
+    s3_server.client().delete_object(Bucket=bucket, Key="work/x.bin")
+    with pytest.raises(ObjectChangedError, match="removed"):
+        verify_pinned(pin, settings)
+
+
+def test_changed_mid_stream_http(http_objects: Any, store_env: Any) -> None:
+    """The object is replaced after the first range was served: the next range's
+    If-Match fails, and the half-read object is never reported with a digest."""
+    env = store_env(http_objects.env)
+    data = os.urandom(400_000)
+    uri = http_objects.put("work/big.bin", data)
+    http_objects.faults.add("/work/big.bin", method="GET", after=1, times=100,
+                            body=os.urandom(400_000))
+    out = hash_objects_detailed([uri], small_chunks(env))
+    err = out[uri]
+    assert isinstance(err, ObjectChangedError)
+    assert err.code == "E.object_changed"
+
+
+def test_http_digests_and_pinned_read(http_objects: Any, store_env: Any) -> None:
+    env = store_env(http_objects.env)
+    data = os.urandom(200_000)
+    uri = http_objects.put("a/b.bin", data)
+    settings = small_chunks(env)
+    pin = hash_objects([uri], settings)[uri]
+    assert pin.digest == sha(data) and pin.etag == http_objects.etag(data)
+    assert b"".join(read_pinned(pin, settings)) == data
+    http_objects.put("a/b.bin", data[:-1] + b"\x00")
+    with pytest.raises(ObjectChangedError):
+        verify_pinned(pin, settings)
+
+
+def test_file_uri_through_same_layer(tmp_path: Path, store_env: Any) -> None:
+    env = store_env({})
+    f = tmp_path / "d" / "x.bin"
+    f.parent.mkdir()
+    data = os.urandom(150_000)
+    f.write_bytes(data)
+    uri = "file://" + f.as_posix()
+    pin = hash_objects([uri], small_chunks(env))[uri]
+    assert pin.digest == sha(data) and pin.size == len(data)
+    f.write_bytes(os.urandom(150_001))
+    with pytest.raises(ObjectChangedError):
+        verify_pinned(pin, small_chunks(env))
+
+
+_CHILD = """
+import json, sys
+from promote_action.store import StoreSettings, hash_objects
+import os
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+settings = StoreSettings.from_env(os.environ)
+hash_objects([sys.argv[1]], settings)  # warm up: runtime threads, pools, imports
+base = hwm()
+pin = hash_objects([sys.argv[2]], settings)[sys.argv[2]]
+print(json.dumps({"size": pin.size, "growth": hwm() - base}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux)")
+def test_memory_bounded_whatever_the_size(s3_server: Any, store_env: Any) -> None:
+    """Peak RSS of a separate process hashing a 160 MiB object with the default
+    settings grows by far less than the object (the budget is 64 MiB)."""
+    import json
+    import subprocess
+    import sys
+
+    env = store_env(s3_server.env)
+    bucket = s3_server.bucket()
+    small = s3_server.put(bucket, "small.bin", b"x" * 1000)
+    size = 160 * 1024 * 1024
+    client = s3_server.client()
+    client.put_object(Bucket=bucket, Key="big.bin", Body=os.urandom(size))
+    proc = subprocess.run([sys.executable, "-c", _CHILD, small, f"s3://{bucket}/big.bin"],
+                          capture_output=True, text=True, timeout=300, check=False,
+                          env={**os.environ, **env})
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["size"] == size
+    assert out["growth"] < 64 * 1024 * 1024, out
