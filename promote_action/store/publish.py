@@ -41,7 +41,6 @@ from promote_action.store.digest import ObjectPin, hash_objects_detailed, read_p
 from promote_action.store.errors import (
     DestinationConflictError,
     ObjectChangedError,
-    SizeMismatchError,
     StoreError,
 )
 from promote_action.store.faults import translate
@@ -176,6 +175,11 @@ class Publisher:
         """Assemble the bytes under `stage` and prove they are the verified ones."""
         src = self._source_uri(item)
         if src is not None and self._same_store(src):
+            meta = head(self.dest, src.key, src.uri)
+            if meta is None or (item.source.etag and meta.get("e_tag") != item.source.etag):
+                raise ObjectChangedError(f"{src.uri}: the object changed or vanished since "
+                                         "validation (its ETag no longer matches)",
+                                         uri=src.uri)
             try:
                 obstore.copy(self.dest, src.key, stage.key, overwrite=True)
             except Exception as e:
@@ -229,12 +233,11 @@ class Publisher:
     @staticmethod
     def _check_bytes(item: PublishItem, digest: str, size: int) -> None:
         src = item.source
-        if size != src.size:
-            raise SizeMismatchError(f"{src.path}: read {size} bytes, expected {src.size}",
-                                    uri=src.path)
-        if digest != src.digest:
-            raise ObjectChangedError(f"{src.path}: bytes changed since validation "
-                                     f"({digest}, expected {src.digest})", uri=src.path)
+        if size != src.size or digest != src.digest:
+            raise ObjectChangedError(f"{src.path}: the object changed since validation "
+                                     f"(read {size} bytes hashing to {digest}, expected "
+                                     f"{src.size} bytes hashing to {src.digest})",
+                                     uri=src.path)
 
     # -- helpers ------------------------------------------------------------------------
     def _source_uri(self, item: PublishItem) -> ObjectURI | None:
