@@ -37,6 +37,7 @@ class ActionOptions:
     allowed_signers: str = "ledger/allowed_signers"
     comment: bool = True
     report_dir: Path | None = None
+    publish_to: str | None = None  # promote: object-store root for the controlled write
 
 
 def evaluate_dir(repo: Path, directory: str, policy_dirs: Sequence[Path], engine: str,
