@@ -79,7 +79,10 @@ def parse_outputs(text: str) -> dict[str, str]:
 
 def run_action(inputs: dict[str, str], *, event_name: str, payload: dict[str, Any],
                workspace: Path, api_url: str, tmp: Path, sha: str,
-               ref: str = "refs/heads/main") -> ActionRun:
+               ref: str = "refs/heads/main", job_env: dict[str, str] | None = None
+               ) -> ActionRun:
+    """`job_env`: the job's environment as earlier steps left it (e.g. the AWS_*
+    variables an OIDC credentials step exports), seen by every step of the action."""
     action = load_action()
     values = {k: str(v.get("default", "")) for k, v in action["inputs"].items()}
     values.update(inputs)
@@ -105,6 +108,7 @@ def run_action(inputs: dict[str, str], *, event_name: str, payload: dict[str, An
         "KFM_GITHUB_RETRY_BASE": "0.01", "KFM_GITHUB_RETRIES": "3",
         "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
     }
+    base_env.update(job_env or {})
     for passthrough in ("PYTHONPATH", "KFM_DEBUG", "COVERAGE_PROCESS_START", "OPA_GO_CACHE"):
         if passthrough in os.environ:
             base_env[passthrough] = os.environ[passthrough]

@@ -186,3 +186,16 @@ def test_kill_mid_publish_then_rerun_completes(tmp_path: Path, s3_server: Any,
     assert len(assert_chain_whole(site.origin)) == 1
     code, report = site.verify_artifacts()
     assert code == 0 and report["artifacts"]["findings"] == [], report
+
+
+def test_digest_mismatch_is_denied_and_nothing_is_published(site: Site) -> None:
+    """Bytes that differ from what the catalogs and receipts record fail the gates: a
+    `denied` entry is recorded (as for any deny at merge), and no object is copied."""
+    csv = site.ds / "processed" / "gauges.csv"
+    csv.write_bytes(csv.read_bytes() + b"\n")
+    p = site.run(site.promote())
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "digest" in p.stdout and "DENIED" in p.stdout
+    assert keys(site.s3, site.bucket) == {}
+    entries = assert_chain_whole(site.origin)
+    assert [e["type"] for e in entries] == ["denied"]
