@@ -154,6 +154,8 @@ async def _hash_one(obj: ObjectURI, store: ObjectStore, settings: StoreSettings,
     try:
         for start, end in ranges:
             while nxt < len(ranges) and len(pending) < settings.concurrency:
+                if pending and slots.locked():
+                    break  # never wait for a slot while holding one (that deadlocks)
                 await slots.acquire()
                 pending.append(asyncio.ensure_future(
                     _fetch(obj, store, pin, ranges[nxt])))

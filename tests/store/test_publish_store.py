@@ -209,3 +209,18 @@ def test_offline_consistency_of_published_fields() -> None:
     assert "without a published_prefix" in (published_problem(
         {"artifacts": [{"path": "a", "published_uri": "s3://x/a"}]}, None) or "")
     assert "the manifest does not" in (published_problem(bare, pointer) or "")
+
+
+def test_many_multi_range_objects_do_not_starve_the_read_slots(s3_server: Any,
+                                                               store_env: Any) -> None:
+    """More objects than read slots, each read in several ranges: every object must
+    finish (an object waiting for a slot must not hold one)."""
+    from promote_action.store.digest import hash_objects
+
+    env = store_env({**s3_server.env, "KFM_STORE_CONCURRENCY": "2",
+                     "KFM_STORE_CHUNK_MIB": "0.0625"})
+    bucket = s3_server.bucket()
+    data = {f"work/m/{i}.bin": random_bytes(200 * 1024) for i in range(6)}
+    uris = [s3_server.put(bucket, k, v) for k, v in data.items()]
+    pins = hash_objects(uris, settings(env))
+    assert [pins[u].digest for u in uris] == [sha(v) for v in data.values()]
