@@ -106,7 +106,7 @@ def test_http_digests_and_pinned_read(http_objects: Any, store_env: Any) -> None
 
 
 def test_file_uri_through_same_layer(tmp_path: Path, store_env: Any) -> None:
-    env = store_env({})
+    env = store_env({"KFM_STORE_FILE_ROOTS": str(tmp_path / "d")})
     f = tmp_path / "d" / "x.bin"
     f.parent.mkdir()
     data = os.urandom(150_000)
@@ -156,3 +156,22 @@ def test_memory_bounded_whatever_the_size(s3_server: Any, store_env: Any) -> Non
     out = json.loads(proc.stdout)
     assert out["size"] == size
     assert out["growth"] < 64 * 1024 * 1024, out
+
+
+def test_file_uri_confined_to_roots(tmp_path: Path, store_env: Any) -> None:
+    """Without configured roots no file:// is read; with them, nothing outside (also
+    not through a symlink) is."""
+    from promote_action.store import BadURIError
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (tmp_path / "secret").write_bytes(b"s")
+    (lake / "ok").write_bytes(b"ok")
+    (lake / "link").symlink_to(tmp_path / "secret")
+    with pytest.raises(BadURIError, match="no KFM_STORE_FILE_ROOTS"):
+        hash_objects([f"file://{lake}/ok"], StoreSettings.from_env(store_env({})))
+    settings = StoreSettings.from_env(store_env({"KFM_STORE_FILE_ROOTS": str(lake)}))
+    assert hash_objects([f"file://{lake}/ok"], settings)[f"file://{lake}/ok"].size == 2
+    for uri in (f"file://{tmp_path}/secret", f"file://{lake}/link", "file:///etc/passwd"):
+        with pytest.raises(BadURIError, match="not below"):
+            hash_objects([uri], settings)
