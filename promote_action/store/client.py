@@ -81,7 +81,8 @@ _LOCK = threading.Lock()
 def _client_options(settings: StoreSettings, allow_http: bool) -> ClientConfig:
     return {"allow_http": allow_http,
             "connect_timeout": timedelta(seconds=settings.connect_timeout),
-            "timeout": timedelta(seconds=settings.timeout)}
+            "read_timeout": timedelta(seconds=settings.timeout),
+            "timeout": timedelta(seconds=settings.total_timeout)}
 
 
 def _retry(settings: StoreSettings) -> RetryConfig:
