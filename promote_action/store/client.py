@@ -9,11 +9,12 @@ runner's identity decides what can be read, never the spec.
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from promote_action.store.errors import StoreAccessError
+from promote_action.store.errors import BadURIError, StoreAccessError
 from promote_action.store.settings import StoreSettings
 from promote_action.store.uri import ObjectURI
 
@@ -49,6 +50,8 @@ def store_for(uri: ObjectURI, settings: StoreSettings) -> ObjectStore:
     """The store that holds `uri` (cached); raises `StoreAccessError` when the
     environment cannot possibly authenticate (so a missing secret is a one-line exit 2,
     not a minute of metadata-service timeouts)."""
+    if uri.scheme == "file":
+        confine_file(uri, settings)
     key = (uri.scheme, uri.container, uri.account, settings)
     with _LOCK:
         store = _STORES.get(key)
@@ -58,6 +61,19 @@ def store_for(uri: ObjectURI, settings: StoreSettings) -> ObjectStore:
     return store
 
 
+def confine_file(uri: ObjectURI, settings: StoreSettings) -> None:
+    """A `file://` object must resolve (symlinks followed) below one of the configured
+    roots; anything else is refused as bad input before it is opened."""
+    real = os.path.realpath("/" + uri.key)
+    for root in settings.file_roots:
+        if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+            return
+    why = ("no KFM_STORE_FILE_ROOTS are configured" if not settings.file_roots
+           else "it is not below KFM_STORE_FILE_ROOTS")
+    raise BadURIError(f"{uri.uri}: file URIs are read only below configured roots, and {why}",
+                      uri=uri.uri)
+
+
 _STORES: dict[tuple[str, str, str | None, StoreSettings], ObjectStore] = {}
 _LOCK = threading.Lock()
 
@@ -65,7 +81,8 @@ _LOCK = threading.Lock()
 def _client_options(settings: StoreSettings, allow_http: bool) -> ClientConfig:
     return {"allow_http": allow_http,
             "connect_timeout": timedelta(seconds=settings.connect_timeout),
-            "timeout": timedelta(seconds=settings.timeout)}
+            "read_timeout": timedelta(seconds=settings.timeout),
+            "timeout": timedelta(seconds=settings.total_timeout)}
 
 
 def _retry(settings: StoreSettings) -> RetryConfig:

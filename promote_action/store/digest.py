@@ -1,12 +1,13 @@
 """Streaming SHA-256 of objects in storage, pinned so later reads see the same bytes.
 
-Each object is first stat-ed (HEAD: size, ETag, version), then read as a sequence of
-ranged GETs that all carry `If-Match: <ETag>` (and the version id on versioned buckets),
-so an object replaced mid-read fails the next range instead of mixing two versions in
-one digest. Ranges of one object are fetched ahead in parallel and hashed in order; many
-objects are read at once. Memory is bounded by a global pool of `concurrency` buffers of
-`chunk_size` bytes: a range is requested only when a buffer slot is free, and the slot is
-returned once that range is hashed, whatever the number or size of objects.
+Each object is first stat-ed (HEAD: size, ETag, version), then read with `If-Match:
+<ETag>` (and the version id on versioned buckets), so an object replaced after the HEAD
+fails the read instead of being hashed as the pinned one. By default each object is one
+streamed GET (the store serves one consistent version per response), hashed chunk by
+chunk while it arrives; many objects are read at once. Objects above
+`settings.range_threshold` are read as parallel ranged GETs, each with If-Match, hashed in
+order. Memory is bounded by a pool of `concurrency` slots of `chunk_size` bytes: a stream
+or a range starts only when a slot is free, whatever the number or size of objects.
 
 The result is an `ObjectPin` per URI: what later steps (publish, re-verify) must find
 again. `read_pinned` streams an object under its pin and checks size and digest at the
@@ -147,25 +148,58 @@ async def _hash_one(obj: ObjectURI, store: ObjectStore, settings: StoreSettings,
                                "be pinned against replacement", uri=obj.uri)
     pin = ObjectPin(obj.uri, size, etag, version, "")
     h = hashlib.sha256()
+    if settings.range_threshold and size > settings.range_threshold:
+        n = await _hash_ranges(obj, store, pin, settings, slots, h)
+    else:
+        async with slots:
+            n = await _hash_stream(obj, store, pin, settings, h)
+    if n != size:
+        raise SizeMismatchError(f"{obj.uri}: read {n} bytes, but the store announced "
+                                f"{size}; a truncated or padded object is never hashed",
+                                uri=obj.uri)
+    return ObjectPin(obj.uri, size, etag, version, "sha256:" + h.hexdigest())
+
+
+async def _hash_stream(obj: ObjectURI, store: ObjectStore, pin: ObjectPin,
+                       settings: StoreSettings, h: Any) -> int:
+    """One GET under the pin (If-Match, version), hashed chunk by chunk as it arrives:
+    the store serves one consistent version for the whole response."""
+    import obstore
+
+    n = 0
+    try:
+        result = await obstore.get_async(store, obj.key, options=pin.options())
+        async for piece in result.stream(min_chunk_size=settings.chunk_size):
+            n += len(piece)
+            if n > pin.size:
+                break  # longer than announced: reported as a size mismatch
+            await asyncio.to_thread(h.update, piece)
+    except Exception as e:
+        raise translate(e, obj.uri, pinned=True) from e
+    return n
+
+
+async def _hash_ranges(obj: ObjectURI, store: ObjectStore, pin: ObjectPin,
+                       settings: StoreSettings, slots: asyncio.Semaphore, h: Any) -> int:
+    """Ranged GETs (each with If-Match) fetched ahead in parallel, hashed in order; a
+    range is requested only when a buffer slot is free."""
     chunk = settings.chunk_size
-    ranges = [(s, min(s + chunk, size)) for s in range(0, size, chunk)]
+    ranges = [(s, min(s + chunk, pin.size)) for s in range(0, pin.size, chunk)]
     pending: list[asyncio.Task[Any]] = []
-    nxt = 0
+    nxt = n = 0
     try:
         for start, end in ranges:
             while nxt < len(ranges) and len(pending) < settings.concurrency:
                 if pending and slots.locked():
                     break  # never wait for a slot while holding one (that deadlocks)
                 await slots.acquire()
-                pending.append(asyncio.ensure_future(
-                    _fetch(obj, store, pin, ranges[nxt])))
+                pending.append(asyncio.ensure_future(_fetch(obj, store, pin, ranges[nxt])))
                 nxt += 1
             data = await pending.pop(0)
             try:
                 if len(data) != end - start:
-                    raise SizeMismatchError(
-                        f"{obj.uri}: range {start}-{end} returned {len(data)} bytes; the "
-                        f"object is not the {size} bytes the store announced", uri=obj.uri)
+                    return n + len(data)  # short range: reported as a size mismatch
+                n += len(data)
                 await asyncio.to_thread(h.update, data)
             finally:
                 slots.release()
@@ -175,7 +209,7 @@ async def _hash_one(obj: ObjectURI, store: ObjectStore, settings: StoreSettings,
         for _ in pending:
             slots.release()
         raise
-    return ObjectPin(obj.uri, size, etag, version, "sha256:" + h.hexdigest())
+    return n
 
 
 async def _fetch(obj: ObjectURI, store: ObjectStore, pin: ObjectPin, rng: tuple[int, int]

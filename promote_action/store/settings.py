@@ -5,10 +5,16 @@ Credentials and endpoints come from each cloud's standard variables and credenti
 request must not be able to choose which account reads or writes, or redirect a read to
 a server it controls. `KFM_STORE_*` variables tune limits; plain `http://` object URIs
 need an explicit `KFM_STORE_ALLOW_HTTP=1` (loopback test servers, private gateways).
+
+`file://` URIs read the runner's own disk, so they are confined like workspace paths:
+only below the directories listed in `KFM_STORE_FILE_ROOTS` (separated by the platform's
+path separator, `:` on Linux), after symlinks are resolved. With none listed, no
+`file://` URI is read: a pull request must not make the runner hash its own secrets.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -42,6 +48,17 @@ def _number(env: Mapping[str, str], name: str, default: float, lo: float, hi: fl
     return value
 
 
+def _roots(raw: str) -> tuple[str, ...]:
+    out = []
+    for part in raw.split(os.pathsep):
+        if not part.strip():
+            continue
+        if not os.path.isabs(part):
+            raise InputError(f"KFM_STORE_FILE_ROOTS entry {part!r} is not an absolute path")
+        out.append(os.path.realpath(part))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class StoreSettings:
     """Limits and the environment the stores are built from.
@@ -56,9 +73,16 @@ class StoreSettings:
     backoff_initial: float = 0.1  # seconds
     backoff_max: float = 2.0
     connect_timeout: float = 5.0
-    timeout: float = 60.0  # per request, including the body
+    timeout: float = 60.0  # longest silence while waiting for a response or its bytes
+    total_timeout: float = 3600.0  # one request including its whole body (large objects)
     retry_timeout: float = 60.0  # total time retries may take for one request
     chunk_size: int = 4 * 1024 * 1024
+    # Objects larger than this many bytes are read as parallel ranged GETs (each with
+    # If-Match); 0 reads every object in one streamed GET. Ranges speed up one huge object
+    # on stores that serve ranges cheaply (S3, GCS, Azure); a store that re-reads the
+    # whole object per range would make them quadratic, so they are opt-in.
+    range_threshold: int = 0
+    file_roots: tuple[str, ...] = ()
     environ: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @classmethod
@@ -74,8 +98,11 @@ class StoreSettings:
             backoff_initial=_number(environ, "KFM_STORE_BACKOFF", 0.1, 0.001, 10),
             connect_timeout=_number(environ, "KFM_STORE_CONNECT_TIMEOUT", 5, 0.1, 300),
             timeout=_number(environ, "KFM_STORE_TIMEOUT", 60, 0.1, 3600),
+            total_timeout=_number(environ, "KFM_STORE_TOTAL_TIMEOUT", 3600, 1, 86400),
+            range_threshold=int(_number(environ, "KFM_STORE_RANGE_MIB", 0, 0, 1 << 20) * mib),
             retry_timeout=_number(environ, "KFM_STORE_RETRY_TIMEOUT", 60, 0.1, 3600),
             chunk_size=int(_number(environ, "KFM_STORE_CHUNK_MIB", 4, 0.0625, 16) * mib),
+            file_roots=_roots(environ.get("KFM_STORE_FILE_ROOTS", "")),
             environ=cloud,
         )
 

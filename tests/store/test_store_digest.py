@@ -23,19 +23,21 @@ def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def small_chunks(env: dict[str, str]) -> StoreSettings:
-    """64 KiB ranges, so a few hundred KiB already take the multi-range path."""
+def small_chunks(env: dict[str, str], *, ranges: bool = True) -> StoreSettings:
+    """64 KiB chunks; with `ranges`, objects above 128 KiB take the parallel-range path."""
+    extra = {"KFM_STORE_RANGE_MIB": "0.125"} if ranges else {}
     return StoreSettings.from_env({**env, "KFM_STORE_CHUNK_MIB": "0.0625",
-                                   "KFM_STORE_CONCURRENCY": "4"})
+                                   "KFM_STORE_CONCURRENCY": "4", **extra})
 
 
-def test_s3_digests_match_hashlib(s3_server: Any, store_env: Any) -> None:
+@pytest.mark.parametrize("ranges", [False, True])
+def test_s3_digests_match_hashlib(ranges: bool, s3_server: Any, store_env: Any) -> None:
     env = store_env(s3_server.env)
     bucket = s3_server.bucket()
     blobs = {f"work/part-{i}.bin": os.urandom(n) for i, n in
              enumerate([0, 1, 65535, 65536, 65537, 300_001])}
     uris = [s3_server.put(bucket, k, v) for k, v in blobs.items()]
-    pins = hash_objects(uris + uris[:2], small_chunks(env))  # duplicates hashed once
+    pins = hash_objects(uris + uris[:2], small_chunks(env, ranges=ranges))  # once each
     assert list(pins) == uris
     for uri, (key, data) in zip(uris, blobs.items(), strict=True):
         pin = pins[uri]
@@ -78,15 +80,18 @@ def test_replaced_between_hash_and_reread(s3_server: Any, store_env: Any) -> Non
         verify_pinned(pin, settings)
 
 
-def test_changed_mid_stream_http(http_objects: Any, store_env: Any) -> None:
-    """The object is replaced after the first range was served: the next range's
-    If-Match fails, and the half-read object is never reported with a digest."""
+@pytest.mark.parametrize(("ranges", "after"), [(True, 1), (True, 0), (False, 0)])
+def test_changed_mid_read_http(ranges: bool, after: int, http_objects: Any,
+                               store_env: Any) -> None:
+    """The object is replaced after the HEAD that pinned it (and, with ranges, after the
+    first range was served): the next GET's If-Match fails, and the half-read object is
+    never reported with a digest."""
     env = store_env(http_objects.env)
     data = os.urandom(400_000)
     uri = http_objects.put("work/big.bin", data)
-    http_objects.faults.add("/work/big.bin", method="GET", after=1, times=100,
+    http_objects.faults.add("/work/big.bin", method="GET", after=after, times=100,
                             body=os.urandom(400_000))
-    out = hash_objects_detailed([uri], small_chunks(env))
+    out = hash_objects_detailed([uri], small_chunks(env, ranges=ranges))
     err = out[uri]
     assert isinstance(err, ObjectChangedError)
     assert err.code == "E.object_changed"
@@ -106,7 +111,7 @@ def test_http_digests_and_pinned_read(http_objects: Any, store_env: Any) -> None
 
 
 def test_file_uri_through_same_layer(tmp_path: Path, store_env: Any) -> None:
-    env = store_env({})
+    env = store_env({"KFM_STORE_FILE_ROOTS": str(tmp_path / "d")})
     f = tmp_path / "d" / "x.bin"
     f.parent.mkdir()
     data = os.urandom(150_000)
@@ -156,3 +161,22 @@ def test_memory_bounded_whatever_the_size(s3_server: Any, store_env: Any) -> Non
     out = json.loads(proc.stdout)
     assert out["size"] == size
     assert out["growth"] < 64 * 1024 * 1024, out
+
+
+def test_file_uri_confined_to_roots(tmp_path: Path, store_env: Any) -> None:
+    """Without configured roots no file:// is read; with them, nothing outside (also
+    not through a symlink) is."""
+    from promote_action.store import BadURIError
+
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (tmp_path / "secret").write_bytes(b"s")
+    (lake / "ok").write_bytes(b"ok")
+    (lake / "link").symlink_to(tmp_path / "secret")
+    with pytest.raises(BadURIError, match="no KFM_STORE_FILE_ROOTS"):
+        hash_objects([f"file://{lake}/ok"], StoreSettings.from_env(store_env({})))
+    settings = StoreSettings.from_env(store_env({"KFM_STORE_FILE_ROOTS": str(lake)}))
+    assert hash_objects([f"file://{lake}/ok"], settings)[f"file://{lake}/ok"].size == 2
+    for uri in (f"file://{tmp_path}/secret", f"file://{lake}/link", "file:///etc/passwd"):
+        with pytest.raises(BadURIError, match="not below"):
+            hash_objects([uri], settings)

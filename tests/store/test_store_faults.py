@@ -106,7 +106,8 @@ def test_timeout_bounded_then_exit_2(http_objects: Any, store_env: Any) -> None:
     assert http_objects.faults.count("HEAD", "/slow.bin") <= 3
 
 
-def test_size_mismatch_short_body(http_objects: Any, store_env: Any) -> None:
+@pytest.mark.parametrize("ranges", ["0", "0.125"])
+def test_size_mismatch_short_body(ranges: str, http_objects: Any, store_env: Any) -> None:
     """A server that sends fewer bytes than it announced (headers consistent with the
     short body, same ETag) is a size mismatch, never a digest of a truncated object."""
     env = store_env({**http_objects.env, **FAST_RETRIES})
@@ -114,7 +115,7 @@ def test_size_mismatch_short_body(http_objects: Any, store_env: Any) -> None:
     uri = http_objects.put("t.bin", data)
     http_objects.faults.add("/t.bin", method="GET", truncate=1000, times=50)
     out = hash_objects_detailed([uri], StoreSettings.from_env(
-        {**env, "KFM_STORE_CHUNK_MIB": "0.0625"}))
+        {**env, "KFM_STORE_CHUNK_MIB": "0.0625", "KFM_STORE_RANGE_MIB": ranges}))
     err = out[uri]
     assert isinstance(err, SizeMismatchError), err
     assert err.code == "E.size_mismatch" and err.exit_code == EXIT.DENY
