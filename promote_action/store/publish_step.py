@@ -91,7 +91,8 @@ def _pins(ctx: Any, settings: StoreSettings, uris: list[str]) -> dict[str, Any]:
     taken now, and must hash to the digest the gates recorded."""
     from promote_action.store.digest import hash_objects
 
-    known = ctx.facts.get("object_pins") or {}
+    remote = getattr(ctx, "remote", None)
+    known = dict(getattr(remote, "pins", None) or {})
     pins = {u: known[u] for u in uris if u in known}
     missing = [u for u in uris if u not in pins]
     if missing:

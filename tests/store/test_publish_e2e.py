@@ -28,7 +28,8 @@ from promote_harness import (
     promote_argv,
     run,
 )
-from publish_support import keys
+from publish_support import keys, sha
+from store_fixture import remote_dataset, s3_upload
 from tests_support import PASS_DIR
 
 SLUG = "kansas_river_gauges"
@@ -39,14 +40,18 @@ class Site:
     directory allowing `s3://<bucket>/processed`."""
 
     def __init__(self, root: Path, s3: Any, endpoint_env: dict[str, str],
-                 prefixes: list[str] | None = None):
+                 prefixes: list[str] | None = None, remote: bool = False):
         self.s3 = s3
         self.bucket = s3.bucket()
         self.key, self.allowed, _ = make_key(root / "keys")
         self.origin = make_origin(root / "origin.git")
         self.work = clone(self.origin, root / "work")
         self.ds = root / SLUG
-        shutil.copytree(PASS_DIR / SLUG, self.ds)
+        self.uris: dict[str, str] = {}
+        if remote:  # the artifacts live in the bucket's work/ zone, named by URI
+            self.ds, self.uris = remote_dataset(self.ds, s3_upload(s3, self.bucket))
+        else:
+            shutil.copytree(PASS_DIR / SLUG, self.ds)
         self.policy = root / "org_policy"
         self.policy.mkdir()
         shutil.copy(POLICY / "stewards.json", self.policy / "stewards.json")
@@ -199,3 +204,36 @@ def test_digest_mismatch_is_denied_and_nothing_is_published(site: Site) -> None:
     assert keys(site.s3, site.bucket) == {}
     entries = assert_chain_whole(site.origin)
     assert [e["type"] for e in entries] == ["denied"]
+
+
+def test_remote_artifacts_validate_publish_verify(tmp_path: Path, s3_server: Any) -> None:
+    """The object-storage variant: artifacts in `work/`, copied into `processed/` by key
+    below their shared folder, and re-hashed by `verify --artifacts`."""
+    site = Site(tmp_path, s3_server, s3_server.env, remote=True)
+    v = site.run(kfm_argv("validate", "--spec", site.ds, "--policy", site.policy,
+                          "--engine", "embedded"))
+    assert v.returncode == 0, v.stdout + v.stderr
+    p = site.run(site.promote("--format", "json"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert sorted(site.published()) == [site.final + "gauges.csv",
+                                        site.final + "gauges.geojson"]
+    sources = {o["path"] for o in json.loads(p.stdout)["published"]}
+    assert sources == set(site.uris.values())
+    work = keys(site.s3, site.bucket, "work/")
+    assert {sha(b) for b in site.published().values()} == {sha(b) for b in work.values()}
+    code, report = site.verify_artifacts("--dataset", SLUG)
+    assert code == 0 and report["artifacts"] == {"checked": 2, "findings": []}, report
+
+
+def test_remote_object_replaced_after_validation_is_denied(tmp_path: Path,
+                                                           s3_server: Any) -> None:
+    site = Site(tmp_path, s3_server, s3_server.env, remote=True)
+    v = site.run(kfm_argv("validate", "--spec", site.ds, "--policy", site.policy,
+                          "--engine", "embedded"))
+    assert v.returncode == 0, v.stdout + v.stderr
+    uri = site.uris["processed/gauges.csv"]
+    site.s3.put(site.bucket, uri.split("/", 3)[3], b"site_no,flow\n1,999\n")
+    p = site.run(site.promote())
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert uri in p.stdout and "DENIED" in p.stdout
+    assert site.published() == {}
