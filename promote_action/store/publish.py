@@ -99,16 +99,24 @@ class Publisher:
 
     def _require_same(self, items: list[PublishItem]) -> None:
         """Each object under a destination key must be the verified bytes, else deny."""
+        for item, got in self._mismatches(items):
+            raise DestinationConflictError(
+                f"{item.dest.uri}: already exists with other bytes ({got}, expected "
+                f"{item.source.digest}); published objects are immutable, nothing was "
+                "published", uri=item.dest.uri)
+
+    def _mismatches(self, items: list[PublishItem]) -> list[tuple[PublishItem, str]]:
+        """Re-hash every destination object (streamed, in parallel); (item, what was
+        found) for each whose size or digest is not the source's."""
         found = hash_objects_detailed([i.dest for i in items], self.settings)
+        out = []
         for item in items:
             got = found[item.dest.uri]
             if isinstance(got, StoreError):
                 raise got
             if got.digest != item.source.digest or got.size != item.source.size:
-                raise DestinationConflictError(
-                    f"{item.dest.uri}: already exists with other bytes ({got.digest}, "
-                    f"expected {item.source.digest}); published objects are immutable, "
-                    "nothing was published", uri=item.dest.uri)
+                out.append((item, f"{got.digest}, {got.size} bytes"))
+        return out
 
     # -- 2-4. run ---------------------------------------------------------------------
     def run(self, *, dry_run: bool = False) -> list[Outcome]:
@@ -120,20 +128,15 @@ class Publisher:
             probe_create_only(self.dest, self.plan.root.child(f"{STAGING}/probe"),
                               copies=any(self._is_large(i) for i in todo))
             self._map(self._copy, todo)
-        self.verify()
+        self.verify(todo)
         return self._outcomes(state, "created")
 
-    def verify(self) -> None:
-        """Re-read every destination object: its digest and size must be the source's."""
-        found = hash_objects_detailed([i.dest for i in self.plan.items], self.settings)
-        for item in self.plan.items:
-            got = found[item.dest.uri]
-            if isinstance(got, StoreError):
-                raise got
-            if got.digest != item.source.digest or got.size != item.source.size:
-                raise ObjectChangedError(f"{item.dest.uri}: published object reads as "
-                                         f"{got.digest} ({got.size} bytes), expected "
-                                         f"{item.source.digest}", uri=item.dest.uri)
+    def verify(self, items: list[PublishItem]) -> None:
+        """Re-read every object this run wrote: its digest and size must be the source's
+        (objects found in place were re-hashed by `check` already)."""
+        for item, got in self._mismatches(items):
+            raise ObjectChangedError(f"{item.dest.uri}: published object reads as {got}, "
+                                     f"expected {item.source.digest}", uri=item.dest.uri)
 
     def _outcomes(self, state: dict[str, str], created: str) -> list[Outcome]:
         return [Outcome(i.source.path, i.dest.uri,
