@@ -99,23 +99,27 @@ class Publisher:
 
     def _require_same(self, items: list[PublishItem]) -> None:
         """Each object under a destination key must be the verified bytes, else deny."""
-        for item, got in self._mismatches(items):
+        for item, (digest, size) in self._mismatches(items):
             raise DestinationConflictError(
-                f"{item.dest.uri}: already exists with other bytes ({got}, expected "
-                f"{item.source.digest}); published objects are immutable, nothing was "
-                "published", uri=item.dest.uri)
+                f"{item.dest.uri}: already exists with other bytes ({digest}, {size} "
+                f"bytes; expected {item.source.digest}); published objects are immutable, "
+                "nothing was published", uri=item.dest.uri)
 
-    def _mismatches(self, items: list[PublishItem]) -> list[tuple[PublishItem, str]]:
-        """Re-hash every destination object (streamed, in parallel); (item, what was
-        found) for each whose size or digest is not the source's."""
-        found = hash_objects_detailed([i.dest for i in items], self.settings)
+    def _mismatches(self, items: list[PublishItem],
+                    where: dict[str, ObjectURI] | None = None
+                    ) -> list[tuple[PublishItem, tuple[str, int]]]:
+        """Re-hash each item's destination object (or `where[dest uri]`), streamed and
+        in parallel in one bounded-memory batch; (item, (digest, size)) for each whose
+        bytes are not the source's."""
+        objs = [where[i.dest.uri] if where else i.dest for i in items]
+        found = hash_objects_detailed(objs, self.settings)
         out = []
-        for item in items:
-            got = found[item.dest.uri]
+        for item, obj in zip(items, objs, strict=True):
+            got = found[obj.uri]
             if isinstance(got, StoreError):
                 raise got
             if got.digest != item.source.digest or got.size != item.source.size:
-                out.append((item, f"{got.digest}, {got.size} bytes"))
+                out.append((item, (got.digest, got.size)))
         return out
 
     # -- 2-4. run ---------------------------------------------------------------------
@@ -127,16 +131,17 @@ class Publisher:
         if todo:
             probe_create_only(self.dest, self.plan.root.child(f"{STAGING}/probe"),
                               copies=any(self._is_large(i) for i in todo))
-            self._map(self._copy, todo)
+            self._copy_all(todo)
         self.verify(todo)
         return self._outcomes(state, "created")
 
     def verify(self, items: list[PublishItem]) -> None:
         """Re-read every object this run wrote: its digest and size must be the source's
         (objects found in place were re-hashed by `check` already)."""
-        for item, got in self._mismatches(items):
-            raise ObjectChangedError(f"{item.dest.uri}: published object reads as {got}, "
-                                     f"expected {item.source.digest}", uri=item.dest.uri)
+        for item, (digest, size) in self._mismatches(items):
+            raise ObjectChangedError(f"{item.dest.uri}: published object reads as {digest} "
+                                     f"({size} bytes), expected {item.source.digest}",
+                                     uri=item.dest.uri)
 
     def _outcomes(self, state: dict[str, str], created: str) -> list[Outcome]:
         return [Outcome(i.source.path, i.dest.uri,
@@ -146,10 +151,26 @@ class Publisher:
     def _is_large(self, item: PublishItem) -> bool:
         return item.source.size > self.opts.small
 
-    def _copy(self, item: PublishItem) -> None:
-        if self._is_large(item):
-            self._copy_large(item)
-            return
+    def _copy_all(self, todo: list[PublishItem]) -> None:
+        """Small objects straight to their final keys; large ones staged (in parallel),
+        their staging objects re-hashed in one bounded-memory batch, then moved."""
+        large = [i for i in todo if self._is_large(i)]
+        stages = {i.dest.uri: self._stage_key(i) for i in large}
+        try:
+            self._map(self._copy_small, [i for i in todo if not self._is_large(i)])
+            self._map(lambda i: self._stage(i, stages[i.dest.uri]), large)
+            for item, got in self._mismatches(large, stages):
+                self._check_bytes(item, *got)
+            self._map(lambda i: self._commit(i, stages[i.dest.uri]), large)
+        finally:
+            self._map(lambda i: delete_quietly(self.dest, stages[i.dest.uri].key), large)
+
+    def _stage_key(self, item: PublishItem) -> ObjectURI:
+        hexdigest = item.source.digest.removeprefix("sha256:")
+        return self.plan.root.child(
+            f"{STAGING}/{self.plan.slug}/{self.plan.version}/{hexdigest}")
+
+    def _copy_small(self, item: PublishItem) -> None:
         with self._small:  # bounded memory: a few small objects in memory at once
             data = self._read_source(item)
             try:
@@ -159,20 +180,14 @@ class Publisher:
                     raise translate(e, item.dest.uri) from e
                 self._require_same([item])  # a concurrent twin won the race
 
-    def _copy_large(self, item: PublishItem) -> None:
-        hexdigest = item.source.digest.removeprefix("sha256:")
-        stage = self.plan.root.child(
-            f"{STAGING}/{self.plan.slug}/{self.plan.version}/{hexdigest}")
+    def _commit(self, item: PublishItem, stage: ObjectURI) -> None:
+        """Move a verified staging object to its final key, create-only."""
         try:
-            self._stage(item, stage)
-            try:
-                obstore.copy(self.dest, stage.key, item.dest.key, overwrite=False)
-            except Exception as e:
-                if not is_exists(e):
-                    raise translate(e, item.dest.uri) from e
-                self._require_same([item])
-        finally:
-            delete_quietly(self.dest, stage.key)
+            obstore.copy(self.dest, stage.key, item.dest.key, overwrite=False)
+        except Exception as e:
+            if not is_exists(e):
+                raise translate(e, item.dest.uri) from e
+            self._require_same([item])
 
     def _stage(self, item: PublishItem, stage: ObjectURI) -> None:
         """Assemble the bytes under `stage` and prove they are the verified ones."""
@@ -202,10 +217,6 @@ class Publisher:
                         raise e.__cause__ from e
                     raise translate(e, stage.uri) from e
             self._check_bytes(item, "sha256:" + hasher.hexdigest(), count[0])
-        got = hash_objects_detailed([stage], self.settings)[stage.uri]
-        if isinstance(got, StoreError):
-            raise got
-        self._check_bytes(item, got.digest, got.size)
 
     def _chunks(self, item: PublishItem, hasher: Any, count: list[int]) -> Iterator[bytes]:
         src = self._source_uri(item)
