@@ -1,0 +1,21 @@
+"""bench/remote.py still runs end to end (tiny corpora, one run, no timing assertion):
+its own moto server, every contender in a fresh process, digests cross-checked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests_support import REPO
+
+
+def test_remote_bench_smoke() -> None:
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "remote.py"), "--smoke"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["bench"] == "remote" and "digest" in summary["sections"]
+    table = proc.stdout
+    for name in ("kfm", "boto3-pool", "boto3-stream", "ceiling"):
+        assert table.count(f" {name} ") == 2, table  # both corpora
