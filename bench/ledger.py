@@ -32,19 +32,21 @@ sys.path.insert(0, str(REPO))
 from ledgerlib import (  # noqa: E402
     REF,
     DirectWriter,
+    allowed_for,
     clone,
     git_repo,
     make_dataset,
     make_key,
     new_ledger,
     synthetic_promotion,
+    trusted_target,
     verify,
     version_id,
 )
 from verify_floor import floor  # noqa: E402
 
 from promote_action.ledger.store import LedgerView  # noqa: E402
-from promote_action.ledger.writer import LedgerTarget, append_event  # noqa: E402
+from promote_action.ledger.writer import append_event  # noqa: E402
 
 
 def event(key, i):  # type: ignore[no-untyped-def]
@@ -101,7 +103,8 @@ def concurrent_promoters(tmp: Path, key_file: Path, n: int) -> tuple[float, floa
                 "--released-at", "2026-02-20T13:00:00Z", "--policy",
                 str(REPO / "fixtures" / "policy"), "--approver",
                 "principal:github:kfm-steward", "--approver-role", "steward",
-                "--signing-key", str(key_file), "--remote", "origin", "--max-attempts", "40"]
+                "--signing-key", str(key_file), "--allowed-signers",
+                str(allowed_for(key_file)), "--remote", "origin", "--max-attempts", "40"]
 
     solo = cmd(99)
     t0 = time.perf_counter()
@@ -160,12 +163,12 @@ def main() -> int:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
               f"repeats: {a.repeats} (medians)")
         small_dir, _, _ = build(tmp / "small", key, small)
-        lat_small = append_latency(LedgerTarget(small_dir), key, small, samples)
+        lat_small = append_latency(trusted_target(small_dir, key), key, small, samples)
         big_dir, t_build, t_pack = build(tmp / "big", key, big)
         print(f"built a {big}-entry ledger in {t_build:.1f} s with the direct writer "
               f"(bench/ledger.py DirectWriter: product entry/README/commit/tag code, state "
               f"in memory, tmpfs) + {t_pack:.1f} s git repack")
-        lat_big = append_latency(LedgerTarget(big_dir), key, big, samples)
+        lat_big = append_latency(trusted_target(big_dir, key), key, big, samples)
         total = big + samples
         r1 = lat_big / lat_small
         print(f"append latency (median of {samples}, real append_event incl. CAS): "
