@@ -30,6 +30,7 @@ from promote_action.store import (
     is_uri,
     parse_uri,
 )
+from promote_action.store.client import confine_file
 
 __all__ = ["RemoteObjects", "is_uri"]
 
@@ -53,8 +54,11 @@ class RemoteObjects:
               ) -> ObjectURI:
         """Parse an object URI (plain http only with the explicit opt-in); exit 2 when
         it is malformed, unsupported or unsafe."""
-        return parse_uri(text, file=file, field=field,
-                         allow_http=self.store_settings().allow_http)
+        settings = self.store_settings()
+        obj = parse_uri(text, file=file, field=field, allow_http=settings.allow_http)
+        if obj.scheme == "file":
+            confine_file(obj, settings, file=file, field=field)
+        return obj
 
     def normalize(self, text: str) -> str | None:
         """The normal form of `text` when it is a valid object URI, else None (no

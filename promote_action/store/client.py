@@ -61,7 +61,8 @@ def store_for(uri: ObjectURI, settings: StoreSettings) -> ObjectStore:
     return store
 
 
-def confine_file(uri: ObjectURI, settings: StoreSettings) -> None:
+def confine_file(uri: ObjectURI, settings: StoreSettings, *, file: str | None = None,
+                 field: str | None = None) -> None:
     """A `file://` object must resolve (symlinks followed) below one of the configured
     roots; anything else is refused as bad input before it is opened."""
     real = os.path.realpath("/" + uri.key)
@@ -71,7 +72,7 @@ def confine_file(uri: ObjectURI, settings: StoreSettings) -> None:
     why = ("no KFM_STORE_FILE_ROOTS are configured" if not settings.file_roots
            else "it is not below KFM_STORE_FILE_ROOTS")
     raise BadURIError(f"{uri.uri}: file URIs are read only below configured roots, and {why}",
-                      uri=uri.uri)
+                      uri=uri.uri, file=file, field=field)
 
 
 _STORES: dict[tuple[str, str, str | None, StoreSettings], ObjectStore] = {}

@@ -1,36 +1,34 @@
-"""Publish (create-only copy + re-verification) against a plain boto3 copy, same run.
+"""The publish half of `bench/remote.py`: create-only copy + re-verification against a
+plain boto3 copy, measured in the same run on the same local S3 server.
 
-A local S3 server (moto, in its own process on 127.0.0.1) holds the version's objects
-under `work/`; each contender copies them to a fresh prefix of the same bucket:
+`register(SECTIONS)` adds the `publish` section; `bench/remote.py` imports this module
+when it is present and runs it after `digest` on the corpora it uploaded (200 objects of
+varied size, 1 GiB in all, and one 1 GiB object). Each contender copies a corpus to a
+fresh prefix of the same bucket:
 
-- `kfm publish`: `promote_action.store.publish` exactly as `promote --publish-to` runs
-  it — existence check, conditional-write probe, create-only copy (server-side staging +
+- `kfm`: `promote_action.store.publish` exactly as `promote --publish-to` runs it —
+  existence check, conditional-write probe, create-only copy (server-side staging +
   create-only multipart copy for objects over 4 MiB), and a full re-read of every staged
   and published object through SHA-256;
 - `boto3 copy` (the reference a user would script): `get_object` → `upload_fileobj` per
   object in a thread pool of 8, no verification;
-- `boto3 server copy`: `copy_object` / managed `copy` per object in a thread pool of 8
-  (no bytes through the client, no verification);
+- `boto3 server copy`: boto3's managed server-side `copy` per object, 8 threads (no bytes
+  through the client, no verification);
 - `ceiling`: a plain parallel GET that discards the bytes (what the server can serve).
 
-Every contender runs in a fresh process (its peak RSS growth is measured there), in
-interleaved rounds so load on a shared machine hits all alike; each published object is
-checked against its digest before anything is timed.
+Every contender runs in a fresh process (`python bench/remote_publish.py --child SPEC`,
+which gives its peak RSS growth), in interleaved rounds; each published object is checked
+against its digest after every round, and a wrong byte fails even `--smoke`.
 
-    python bench/publish.py            # 200 objects / 1 GiB and one 1 GiB object, 3 rounds
-    python bench/publish.py --smoke    # tiny, one round, no targets (run by the tests)
-
-Exit status 1 when a target is missed (never in --smoke) or a published object is wrong.
+Targets: kfm ≤ 1.3× the boto3 copy's time on each corpus; the kfm process's peak RSS
+grows by at most 64 MiB.
 """
-
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
-import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,32 +46,6 @@ ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
        "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    code = ("import logging,time;logging.getLogger('werkzeug').setLevel(logging.ERROR);"
-            "from moto.server import ThreadedMotoServer;"
-            f"s=ThreadedMotoServer(ip_address='127.0.0.1',port={port},verbose=False);"
-            "s.start();time.sleep(86400)")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc, endpoint
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("moto server did not start")
-
-
 def client(endpoint: str) -> Any:
     import boto3
     from botocore.config import Config
@@ -81,23 +53,6 @@ def client(endpoint: str) -> Any:
     return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                         aws_access_key_id="bench", aws_secret_access_key="bench",
                         config=Config(max_pool_connections=16))
-
-
-def seed(endpoint: str, bucket: str, case: str, count: int, size: int) -> list[dict[str, Any]]:
-    """Upload `count` random objects of `size` bytes under work/<case>/ (not timed)."""
-    c = client(endpoint)
-    out = []
-    block = os.urandom(1024 * 1024)
-    for i in range(count):
-        key = f"work/{case}/run-1/part-{i:04d}.bin"
-        salt = i.to_bytes(8, "big")
-        data = (salt + block * (size // len(block) + 1))[:size]
-        c.put_object(Bucket=bucket, Key=key, Body=data)
-        etag = c.head_object(Bucket=bucket, Key=key)["ETag"]
-        out.append({"key": key, "size": size, "etag": etag,
-                    "digest": "sha256:" + hashlib.sha256(data).hexdigest()})
-        del data
-    return out
 
 
 # --- contenders (each runs in a fresh child process: `python bench/publish.py --child`) -
@@ -175,7 +130,8 @@ def child(spec: dict[str, Any]) -> None:
 
 
 def run_child(spec: dict[str, Any]) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
+                           json.dumps(spec)],
                           capture_output=True, text=True, check=False, timeout=3600)
     if proc.returncode:
         raise SystemExit(f"{spec['who']} failed: {proc.stderr[-2000:]}")
@@ -208,9 +164,8 @@ def check_and_clear(endpoint: str, bucket: str, objs: list[dict[str, Any]], dest
     return bad
 
 
-def bench_case(endpoint: str, bucket: str, case: str, count: int, size: int, runs: int
+def bench_case(endpoint: str, bucket: str, case: str, objs: list[dict[str, Any]], runs: int
                ) -> tuple[dict[str, list[dict[str, float]]], list[str]]:
-    objs = seed(endpoint, bucket, case, count, size)
     results: dict[str, list[dict[str, float]]] = {w: [] for w in CONTENDERS}
     bad: list[str] = []
     for r in range(runs):
@@ -228,18 +183,18 @@ def summarize(case: str, total: int, results: dict[str, list[dict[str, float]]],
               smoke: bool) -> tuple[list[str], list[str]]:
     med = {w: statistics.median(r["seconds"] for r in rs) for w, rs in results.items()}
     mb = total / 1e6
-    lines = [f"### {case}", "", "| contender | median s | MB/s | × boto3 copy | peak RSS growth |",
-             "|---|---|---|---|---|"]
+    lines = [f"  {case}", f"  {'contender':<18} {'median s':>9} {'MB/s':>7} "
+             f"{'x boto3 copy':>13} {'peak RSS growth':>16}"]
     for w in CONTENDERS:
         rss = max(r["rss_growth_mib"] for r in results[w])
-        lines.append(f"| {w} | {med[w]:.2f} | {mb / med[w]:.0f} | "
-                     f"{med[w] / med['boto3_copy']:.2f} | {rss:.0f} MiB |")
+        lines.append(f"  {w:<18} {med[w]:>9.2f} {mb / med[w]:>7.0f} "
+                     f"{med[w] / med['boto3_copy']:>13.2f} {rss:>12.0f} MiB")
     misses = []
     ratio = med["kfm"] / med["boto3_copy"]
     rss = max(r["rss_growth_mib"] for r in results["kfm"])
-    lines += ["", f"kfm publish / boto3 copy = {ratio:.2f} (target ≤ {RATIO_TARGET}); "
-                  f"kfm / server ceiling (one read) = {med['kfm'] / med['ceiling']:.2f}; "
-                  f"peak RSS growth {rss:.0f} MiB (limit {RSS_LIMIT_MIB})", ""]
+    lines += [f"  kfm publish / boto3 copy = {ratio:.2f} (target <= {RATIO_TARGET}); "
+              f"kfm / server ceiling (one read) = {med['kfm'] / med['ceiling']:.2f}; "
+              f"peak RSS growth {rss:.0f} MiB (limit {RSS_LIMIT_MIB})", ""]
     if not smoke:
         if ratio > RATIO_TARGET:
             misses.append(f"{case}: publish {ratio:.2f}x boto3 copy > {RATIO_TARGET}")
@@ -248,44 +203,44 @@ def summarize(case: str, total: int, results: dict[str, list[dict[str, float]]],
     return lines, misses
 
 
+def objects_of(bench: Any, corpus: str) -> list[dict[str, Any]]:
+    """The corpus as the gates would have pinned it: key, size, ETag, digest."""
+    c = client(bench.endpoint)
+    out = []
+    for key, digest in sorted(bench.corpora[corpus].items()):
+        meta = c.head_object(Bucket=bench.bucket, Key=key)
+        out.append({"key": key, "size": meta["ContentLength"], "etag": meta["ETag"],
+                    "digest": digest})
+    return out
+
+
+def publish_section(bench: Any) -> tuple[list[str], bool]:
+    """The `publish` section of bench/remote.py: (lines, every target met)."""
+    lines: list[str] = []
+    misses: list[str] = []
+    for corpus in sorted(bench.corpora):
+        objs = objects_of(bench, corpus)
+        total = sum(o["size"] for o in objs)
+        results, bad = bench_case(bench.endpoint, bench.bucket, corpus, objs, bench.runs)
+        misses += bad
+        got, missed = summarize(f"{corpus}: {len(objs)} object(s), {total / 2**20:.0f} MiB",
+                                total, results, bench.smoke)
+        lines += got
+        misses += missed
+    lines += [f"  MISSED: {m}" for m in misses]
+    return lines, not misses
+
+
+def register(sections: dict[str, Any]) -> None:
+    sections["publish"] = publish_section
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--smoke", action="store_true", help="tiny data, one round, no targets")
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap = argparse.ArgumentParser(description="worker of bench/remote.py's publish section")
+    ap.add_argument("--child", required=True)
     args = ap.parse_args(argv)
-    if args.child:
-        child(json.loads(args.child))
-        return 0
-    gib = 1024 ** 3
-    cases = ([("many", 20, 64 * 1024), ("one", 1, 6 * 1024 * 1024)] if args.smoke else
-             [("many", 200, gib // 200), ("one", 1, gib)])
-    runs = 1 if args.smoke else args.runs
-    server, endpoint = start_server()
-    try:
-        c = client(endpoint)
-        bucket = "bench-lake"
-        c.create_bucket(Bucket=bucket)
-        out = ["## Publish (`bench/publish.py`)", ""]
-        misses: list[str] = []
-        summary: dict[str, Any] = {"bench": "publish"}
-        for case, count, size in cases:
-            results, bad = bench_case(endpoint, bucket, case, count, size, runs)
-            misses += bad
-            lines, missed = summarize(f"{case}: {count} × {size / 2**20:.1f} MiB", count * size,
-                                      results, args.smoke)
-            out += lines
-            misses += missed
-            summary[case] = {w: statistics.median(r["seconds"] for r in rs)
-                             for w, rs in results.items()}
-        print("\n".join(out))
-        for m in misses:
-            print(f"MISSED: {m}")
-        print(json.dumps(summary))
-        return 1 if misses else 0
-    finally:
-        server.kill()
-        server.wait(timeout=30)
+    child(json.loads(args.child))
+    return 0
 
 
 if __name__ == "__main__":
