@@ -52,7 +52,8 @@ def client(endpoint: str) -> Any:
 
     return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                         aws_access_key_id="bench", aws_secret_access_key="bench",
-                        config=Config(max_pool_connections=16))
+                        config=Config(max_pool_connections=16, read_timeout=900,
+                                      retries={"max_attempts": 2}))
 
 
 # --- contenders (each runs in a fresh child process: `python bench/publish.py --child`) -
