@@ -186,11 +186,18 @@ async def _hash_stream(obj: ObjectURI, store: ObjectStore, pin: ObjectPin | None
             _require_etag(obj, meta.get("e_tag"))
             pin = ObjectPin(obj.uri, int(meta["size"]), meta.get("e_tag"),
                             meta.get("version"), "")
+        hashing: asyncio.Future[None] | None = None
         async for piece in result.stream(min_chunk_size=settings.chunk_size):
             n += len(piece)
             if n > pin.size:
                 break  # longer than announced: reported as a size mismatch
-            await asyncio.to_thread(h.update, piece)
+            # Hash this chunk on a thread while the next one is received (at most one
+            # chunk waiting, one being hashed per stream).
+            if hashing is not None:
+                await hashing
+            hashing = asyncio.ensure_future(asyncio.to_thread(h.update, piece))
+        if hashing is not None:
+            await hashing
     except StoreError:
         raise
     except Exception as e:

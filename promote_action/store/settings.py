@@ -68,7 +68,7 @@ class StoreSettings:
     into a clear error instead of an endless run."""
 
     allow_http: bool = False
-    concurrency: int = 16
+    concurrency: int = 8
     retries: int = 3
     backoff_initial: float = 0.1  # seconds
     backoff_max: float = 2.0
@@ -93,7 +93,7 @@ class StoreSettings:
                              if k.startswith(CLOUD_ENV_PREFIXES)))
         return cls(
             allow_http=_flag(environ, "KFM_STORE_ALLOW_HTTP"),
-            concurrency=int(_number(environ, "KFM_STORE_CONCURRENCY", 16, 1, 64)),
+            concurrency=int(_number(environ, "KFM_STORE_CONCURRENCY", 8, 1, 64)),
             retries=int(_number(environ, "KFM_STORE_RETRIES", 3, 0, 10)),
             backoff_initial=_number(environ, "KFM_STORE_BACKOFF", 0.1, 0.001, 10),
             connect_timeout=_number(environ, "KFM_STORE_CONNECT_TIMEOUT", 5, 0.1, 300),
