@@ -7,8 +7,10 @@ store: the spec's `artifacts[].path`, the receipt's `outputs[].uri`, the DCAT
 `upload` callable the test passes (moto S3, the HTTP object server, or a directory for
 `file://`). Nothing binary is committed: the bytes are the builder's.
 
-`mutate(ds, uris)` runs after sealing, before anything is written or uploaded, so a test
-can break one thing (a catalog digest, an uploaded byte) and keep the rest consistent.
+`prepare(ds, uris)` runs before sealing (spec changes: the version id and every digest
+follow); `mutate(ds, uris)` runs after sealing, before anything is written or uploaded,
+so a test can break one thing (a catalog link, an uploaded byte) and keep the rest
+consistent.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ Upload = Callable[[str, bytes], str]  # (key below the prefix, bytes) -> URI
 
 def remote_dataset(out: Path, upload: Upload, *,
                    mutate: Callable[[Any, dict[str, str]], None] | None = None,
+                   prepare: Callable[[Any, dict[str, str]], None] | None = None,
                    receipt_inputs_remote: bool = False) -> tuple[Path, dict[str, str]]:
     """Write the dataset to `out`, upload its artifacts; returns (dir, path -> URI)."""
     build = fixture_builder()
@@ -38,6 +41,8 @@ def remote_dataset(out: Path, upload: Upload, *,
         ds.files[uri] = ds.files[rel]
     for art in ds.spec["artifacts"]:
         art["path"] = uris[art["path"]]
+    if prepare is not None:  # spec changes: before sealing, so every id stays consistent
+        prepare(ds, uris)
     ds.post.append(lambda d: _hrefs(d, uris, receipt_inputs_remote))
     if mutate is not None:
         ds.post.append(lambda d: mutate(d, uris))

@@ -42,7 +42,8 @@ class Fault:
     status: int = 0  # answer with this status (and an S3-style error body)
     stall: float = 0.0  # sleep this long before answering (timeouts)
     body: bytes | None = None  # answer GETs with these bytes instead (changed object)
-    truncate: int = -1  # send only this many body bytes, headers claiming them all
+    truncate: int = -1  # send only this many body bytes, then close (headers claim all)
+    short: int = -1  # answer with only this many bytes, headers consistent (a lying server)
     times: int = 1
     method: str = "GET"
     after: int = 0  # let this many matching requests through first
@@ -181,6 +182,7 @@ class HTTPObjects(_Loopback):
                 if want is not None and want.strip() not in ("*", etag):
                     return self._empty(412)
                 start, end, status = 0, len(data), 200
+                full = len(data)
                 rng = self.headers.get("Range")
                 if rng and rng.startswith("bytes="):
                     first, _, last = rng[6:].partition("-")
@@ -193,12 +195,11 @@ class HTTPObjects(_Loopback):
                 if owner.etag_enabled:
                     self.send_header("ETag", etag)
                 self.send_header("Last-Modified", "Sun, 01 Mar 2026 00:00:00 GMT")
-                short = fault is not None and fault.truncate >= 0 and not head
-                self.send_header("Content-Length",
-                                 str(min(end - start, fault.truncate) if short and fault
-                                     else end - start))
+                if fault is not None and fault.short >= 0 and not head:
+                    end = min(end, start + fault.short)
+                self.send_header("Content-Length", str(end - start))
                 if status == 206:
-                    self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
+                    self.send_header("Content-Range", f"bytes {start}-{end - 1}/{full}")
                 self.send_header("Accept-Ranges", "bytes")
                 self.end_headers()
                 if not head:

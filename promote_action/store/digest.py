@@ -1,13 +1,14 @@
 """Streaming SHA-256 of objects in storage, pinned so later reads see the same bytes.
 
-Each object is first stat-ed (HEAD: size, ETag, version), then read with `If-Match:
-<ETag>` (and the version id on versioned buckets), so an object replaced after the HEAD
-fails the read instead of being hashed as the pinned one. By default each object is one
-streamed GET (the store serves one consistent version per response), hashed chunk by
-chunk while it arrives; many objects are read at once. Objects above
-`settings.range_threshold` are read as parallel ranged GETs, each with If-Match, hashed in
-order. Memory is bounded by a pool of `concurrency` slots of `chunk_size` bytes: a stream
-or a range starts only when a slot is free, whatever the number or size of objects.
+By default each object is one streamed GET, hashed chunk by chunk as it arrives, and
+pinned by that response's own size, ETag and version id: a store serves one consistent
+version per response, so the digest and the pin always describe the same bytes, with one
+request per object. Many objects are read at once. Objects above
+`settings.range_threshold` (opt-in) are stat-ed first (HEAD) and read as parallel ranged
+GETs that all carry `If-Match: <ETag>` (and the version), hashed in order, so an object
+replaced mid-read fails the next range instead of mixing two versions in one digest.
+Memory is bounded by a pool of `concurrency` slots of `chunk_size` bytes: a stream or a
+range starts only when a slot is free, whatever the number or size of objects.
 
 The result is an `ObjectPin` per URI: what later steps (publish, re-verify) must find
 again. `read_pinned` streams an object under its pin and checks size and digest at the
@@ -141,42 +142,67 @@ async def stat_async(obj: ObjectURI, store: ObjectStore) -> tuple[int, str | Non
 
 async def _hash_one(obj: ObjectURI, store: ObjectStore, settings: StoreSettings,
                     slots: asyncio.Semaphore, heads: asyncio.Semaphore) -> ObjectPin:
-    async with heads:
-        size, etag, version = await stat_async(obj, store)
+    h = hashlib.sha256()
+    if settings.range_threshold:
+        async with heads:
+            size, etag, version = await stat_async(obj, store)
+        _require_etag(obj, etag)
+        pin = ObjectPin(obj.uri, size, etag, version, "")
+        if size > settings.range_threshold:
+            n = await _hash_ranges(obj, store, pin, settings, slots, h)
+        else:
+            async with slots:
+                n, _ = await _hash_stream(obj, store, pin, settings, h)
+    else:
+        async with slots:
+            n, pin = await _hash_stream(obj, store, None, settings, h)
+    if n != pin.size:
+        raise SizeMismatchError(f"{obj.uri}: read {n} bytes, but the store announced "
+                                f"{pin.size}; a truncated or padded object is never hashed",
+                                uri=obj.uri)
+    return ObjectPin(obj.uri, pin.size, pin.etag, pin.version, "sha256:" + h.hexdigest())
+
+
+def _require_etag(obj: ObjectURI, etag: str | None) -> None:
     if etag is None and obj.scheme != "file":
         raise StoreAccessError(f"{obj.uri}: the store gives no ETag, so the object cannot "
                                "be pinned against replacement", uri=obj.uri)
-    pin = ObjectPin(obj.uri, size, etag, version, "")
-    h = hashlib.sha256()
-    if settings.range_threshold and size > settings.range_threshold:
-        n = await _hash_ranges(obj, store, pin, settings, slots, h)
-    else:
-        async with slots:
-            n = await _hash_stream(obj, store, pin, settings, h)
-    if n != size:
-        raise SizeMismatchError(f"{obj.uri}: read {n} bytes, but the store announced "
-                                f"{size}; a truncated or padded object is never hashed",
-                                uri=obj.uri)
-    return ObjectPin(obj.uri, size, etag, version, "sha256:" + h.hexdigest())
 
 
-async def _hash_stream(obj: ObjectURI, store: ObjectStore, pin: ObjectPin,
-                       settings: StoreSettings, h: Any) -> int:
-    """One GET under the pin (If-Match, version), hashed chunk by chunk as it arrives:
-    the store serves one consistent version for the whole response."""
+async def _hash_stream(obj: ObjectURI, store: ObjectStore, pin: ObjectPin | None,
+                       settings: StoreSettings, h: Any) -> tuple[int, ObjectPin]:
+    """One GET, hashed chunk by chunk as it arrives. Without a `pin`, the response's own
+    headers (size, ETag, version) become the pin: the store serves one consistent version
+    per response, so there is no window between "stat" and "read" at all. With a pin, the
+    GET carries If-Match (and the version)."""
     import obstore
 
     n = 0
     try:
-        result = await obstore.get_async(store, obj.key, options=pin.options())
+        result = await obstore.get_async(store, obj.key,
+                                         options=pin.options() if pin else None)
+        if pin is None:
+            meta = result.meta
+            _require_etag(obj, meta.get("e_tag"))
+            pin = ObjectPin(obj.uri, int(meta["size"]), meta.get("e_tag"),
+                            meta.get("version"), "")
+        hashing: asyncio.Future[None] | None = None
         async for piece in result.stream(min_chunk_size=settings.chunk_size):
             n += len(piece)
             if n > pin.size:
                 break  # longer than announced: reported as a size mismatch
-            await asyncio.to_thread(h.update, piece)
+            # Hash this chunk on a thread while the next one is received (at most one
+            # chunk waiting, one being hashed per stream).
+            if hashing is not None:
+                await hashing
+            hashing = asyncio.ensure_future(asyncio.to_thread(h.update, piece))
+        if hashing is not None:
+            await hashing
+    except StoreError:
+        raise
     except Exception as e:
-        raise translate(e, obj.uri, pinned=True) from e
-    return n
+        raise translate(e, obj.uri, pinned=pin is not None) from e
+    return n, pin
 
 
 async def _hash_ranges(obj: ObjectURI, store: ObjectStore, pin: ObjectPin,

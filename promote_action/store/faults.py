@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import re
 
-from promote_action.store.errors import ObjectChangedError, StoreAccessError, StoreError
+from promote_action.store.errors import (
+    ObjectChangedError,
+    SizeMismatchError,
+    StoreAccessError,
+    StoreError,
+)
 
 _STATUS_RE = re.compile(r"\b([45][0-9]{2}) ([A-Z][A-Za-z ]+?)(?:\)|:|$)", re.MULTILINE)
 _CODE_RE = re.compile(r"<Code>([A-Za-z]+)</Code>")
 # "timed out", "operation timed out", "Timeout" — but not the `retry_timeout: 4s` field.
 _TIMEOUT_RE = re.compile(r"timed out|\btimeout\b(?!:)", re.IGNORECASE)
 _RETRIES_RE = re.compile(r"after ([0-9]+) retr", re.IGNORECASE)
+_RANGE_RE = re.compile(r"Requested ([0-9]+\.\.[0-9]+), got ([0-9]+\.\.[0-9]+)")
 
 
 def translate(exc: BaseException, uri: str, *, pinned: bool = False) -> StoreError:
@@ -41,6 +47,11 @@ def translate(exc: BaseException, uri: str, *, pinned: bool = False) -> StoreErr
     if isinstance(exc, ox.UnauthenticatedError):
         return StoreAccessError(f"{uri}: not authenticated (401); check the credentials in "
                                 "the environment", uri=uri)
+    short = _RANGE_RE.search(str(exc))
+    if short:
+        return SizeMismatchError(f"{uri}: asked for bytes {short.group(1)}, the store sent "
+                                 f"{short.group(2)}; a truncated object is never hashed",
+                                 uri=uri)
     return StoreAccessError(f"{uri}: {summarize(str(exc))}", uri=uri)
 
 
@@ -60,6 +71,8 @@ def summarize(text: str) -> str:
         s3code = _CODE_RE.search(text)
         label = f" ({s3code.group(1)})" if s3code else ""
         return f"the store answered {code} {name}{label}{after}"
+    if "body error" in text or "error decoding response body" in text:
+        return f"the object's bytes stopped before its announced size{after}"
     if _TIMEOUT_RE.search(text):
         return f"the store did not answer in time{after}"
     if "credential" in text.lower():

@@ -76,7 +76,7 @@ class StoreSettings:
     timeout: float = 60.0  # longest silence while waiting for a response or its bytes
     total_timeout: float = 3600.0  # one request including its whole body (large objects)
     retry_timeout: float = 60.0  # total time retries may take for one request
-    chunk_size: int = 4 * 1024 * 1024
+    chunk_size: int = 1024 * 1024
     # Objects larger than this many bytes are read as parallel ranged GETs (each with
     # If-Match); 0 reads every object in one streamed GET. Ranges speed up one huge object
     # on stores that serve ranges cheaply (S3, GCS, Azure); a store that re-reads the
@@ -101,7 +101,8 @@ class StoreSettings:
             total_timeout=_number(environ, "KFM_STORE_TOTAL_TIMEOUT", 3600, 1, 86400),
             range_threshold=int(_number(environ, "KFM_STORE_RANGE_MIB", 0, 0, 1 << 20) * mib),
             retry_timeout=_number(environ, "KFM_STORE_RETRY_TIMEOUT", 60, 0.1, 3600),
-            chunk_size=int(_number(environ, "KFM_STORE_CHUNK_MIB", 4, 0.0625, 16) * mib),
+            chunk_size=max(64, int(_number(environ, "KFM_STORE_CHUNK_MIB", 1, 0.0001, 16)
+                                   * mib)),
             file_roots=_roots(environ.get("KFM_STORE_FILE_ROOTS", "")),
             environ=cloud,
         )

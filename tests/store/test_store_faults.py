@@ -70,7 +70,7 @@ def test_403(s3_server: Any, s3_faults: Any, store_env: Any) -> None:
     with pytest.raises(StoreAccessError) as info:
         hash_objects([uri], StoreSettings.from_env(env))
     assert "access denied (403)" in one_line(info.value, uri)
-    assert s3_faults.faults.count("HEAD", path) == 1  # 403 is not retried
+    assert s3_faults.faults.count("GET", path) == 1  # 403 is not retried
 
 
 def test_503_slowdown_bounded_retries_then_exit_2(s3_server: Any, s3_faults: Any,
@@ -82,7 +82,7 @@ def test_503_slowdown_bounded_retries_then_exit_2(s3_server: Any, s3_faults: Any
     line = one_line(info.value, uri)
     assert "503" in line and "retries" in line, line
     assert info.value.exit_code == EXIT.BAD_INPUT
-    tries = s3_faults.faults.count("HEAD", path)
+    tries = s3_faults.faults.count("GET", path)
     assert tries == int(FAST_RETRIES["KFM_STORE_RETRIES"]) + 1
 
 
@@ -103,20 +103,31 @@ def test_timeout_bounded_then_exit_2(http_objects: Any, store_env: Any) -> None:
         hash_objects([uri], StoreSettings.from_env(env))
     line = one_line(info.value, uri)
     assert "did not answer in time" in line or "could not be reached" in line, line
-    assert http_objects.faults.count("HEAD", "/slow.bin") <= 3
+    assert http_objects.faults.count("GET", "/slow.bin") <= 3
 
 
 @pytest.mark.parametrize("ranges", ["0", "0.125"])
-def test_size_mismatch_short_body(ranges: str, http_objects: Any, store_env: Any) -> None:
-    """A server that sends fewer bytes than it announced (headers consistent with the
-    short body, same ETag) is a size mismatch, never a digest of a truncated object."""
+def test_connection_cut_mid_body_exit_2(ranges: str, http_objects: Any,
+                                        store_env: Any) -> None:
+    """The body stops before its announced length (after bounded retries): nothing is
+    hashed, a one-line exit 2 naming the URI."""
     env = store_env({**http_objects.env, **FAST_RETRIES})
-    data = os.urandom(300_000)
-    uri = http_objects.put("t.bin", data)
+    uri = http_objects.put("t.bin", os.urandom(300_000))
     http_objects.faults.add("/t.bin", method="GET", truncate=1000, times=50)
-    out = hash_objects_detailed([uri], StoreSettings.from_env(
-        {**env, "KFM_STORE_CHUNK_MIB": "0.0625", "KFM_STORE_RANGE_MIB": ranges}))
-    err = out[uri]
+    err = hash_objects_detailed([uri], StoreSettings.from_env(
+        {**env, "KFM_STORE_CHUNK_MIB": "0.0625", "KFM_STORE_RANGE_MIB": ranges}))[uri]
+    assert isinstance(err, StoreAccessError) and err.exit_code == EXIT.BAD_INPUT
+    assert "stopped before" in one_line(err, uri)
+
+
+def test_size_mismatch_short_range(http_objects: Any, store_env: Any) -> None:
+    """A server that answers a range with fewer bytes (headers consistent with the short
+    body, same ETag) is a size mismatch, never a digest of a truncated object."""
+    env = store_env({**http_objects.env, **FAST_RETRIES})
+    uri = http_objects.put("t.bin", os.urandom(300_000))
+    http_objects.faults.add("/t.bin", method="GET", short=1000, after=1, times=50)
+    err = hash_objects_detailed([uri], StoreSettings.from_env(
+        {**env, "KFM_STORE_CHUNK_MIB": "0.0625", "KFM_STORE_RANGE_MIB": "0.125"}))[uri]
     assert isinstance(err, SizeMismatchError), err
     assert err.code == "E.size_mismatch" and err.exit_code == EXIT.DENY
     one_line(err, uri)

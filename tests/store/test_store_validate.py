@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from store_fixture import file_upload, http_upload, remote_dataset, s3_upload
 from store_servers import FAST_RETRIES
+from tests_support import fixture_builder
 
 
 def validate(run_cli: Any, ds: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
@@ -34,6 +35,9 @@ def test_s3_variant_passes_and_reports_pins(tmp_path: Path, s3_server: Any, stor
     code, report, err = validate(run_cli, ds)
     assert code == 0, (err, codes(report))
     assert report["decision"] == "pass"
+    from promote_action.schemas import require_valid
+
+    require_valid("validation_report.schema.json", report, file="report.json")
     objects = report["digests"]["objects"]
     assert set(objects) == set(uris.values())
     for uri, obj in objects.items():
@@ -101,12 +105,14 @@ def test_digest_mismatch_denies(tmp_path: Path, s3_server: Any, store_env: Any,
 
 def test_object_changed_while_read_denies(tmp_path: Path, http_objects: Any, store_env: Any,
                                           run_cli: Any) -> None:
-    """Replaced between the HEAD that pins it and the GET that reads it: E.object_changed,
-    a deny (exit 1), and no digest is reported for it."""
-    store_env(http_objects.env)
+    """Read in ranges, and replaced after the first range: E.object_changed, a deny
+    (exit 1), and no digest is reported for it."""
+    store_env({**http_objects.env, "KFM_STORE_RANGE_MIB": "0.0001",
+               "KFM_STORE_CHUNK_MIB": "0.0001"})  # ~100-byte ranges: two for gauges.csv
     ds, uris = remote_dataset(tmp_path / "ds", http_upload(http_objects))
     path = "/" + uris["processed/gauges.csv"].split("/", 3)[3]
-    http_objects.faults.add(path, method="GET", body=b"other bytes\n", times=20)
+    http_objects.faults.add(path, method="GET", body=b"other bytes\n" * 20, after=1,
+                            times=20)
     code, report, _ = validate(run_cli, ds)
     assert code == 1
     assert "E.object_changed" in codes(report)
@@ -117,20 +123,18 @@ def test_declared_size_mismatch(tmp_path: Path, s3_server: Any, store_env: Any,
                                 run_cli: Any) -> None:
     store_env(s3_server.env)
 
-    def sized(ds: Any, uris: dict[str, str]) -> None:
-        ds.spec["artifacts"][0]["size"] = 12345
+    def sized(size: int) -> Any:
+        return lambda ds, uris: ds.spec["artifacts"][0].update(size=size)
 
-    # the spec changes before sealing, so catalogs carry the matching version id
-    ds, _ = remote_dataset(tmp_path / "ds", s3_upload(s3_server, s3_server.bucket()),
-                           mutate=None)
-    spec = (ds / "spec.yaml").read_text()
-    assert "size:" not in spec
+    right = len(fixture_builder().GAUGES_CSV)
+    ds, _ = remote_dataset(tmp_path / "ok", s3_upload(s3_server, s3_server.bucket()),
+                           prepare=sized(right))
+    assert validate(run_cli, ds)[0] == 0
+    ds, _ = remote_dataset(tmp_path / "bad", s3_upload(s3_server, s3_server.bucket()),
+                           prepare=sized(right + 1))
     code, report, _ = validate(run_cli, ds)
-    assert code == 0
-    ds2, _ = remote_dataset(tmp_path / "ds2", s3_upload(s3_server, s3_server.bucket()),
-                            mutate=sized)
-    code, report, _ = validate(run_cli, ds2)
-    assert code == 1 and "E.size_mismatch" in codes(report)
+    assert code == 1 and codes(report) & {"E.size_mismatch", "D.version_mismatch"} == \
+        {"E.size_mismatch"}
 
 
 @pytest.mark.parametrize(("uri", "why"), [
@@ -175,9 +179,47 @@ def test_404_and_503_exit_2(tmp_path: Path, s3_server: Any, s3_faults: Any, stor
     res = run_cli("validate", "--spec", ds, "--format", "json")
     assert res.code == 2 and res.out == ""
     assert uris["processed/gauges.geojson"] in res.err and "503" in res.err
-    assert s3_faults.faults.count("HEAD", f"/{bucket}/{key}") == \
+    assert s3_faults.faults.count("GET", f"/{bucket}/{key}") == \
         int(FAST_RETRIES["KFM_STORE_RETRIES"]) + 1
     s3_faults.faults.clear()
     s3_server.client().delete_object(Bucket=bucket, Key=key)
     res = run_cli("validate", "--spec", ds, "--format", "json")
     assert res.code == 2 and "not found (404)" in res.err
+
+
+def test_catalog_links_to_other_objects_are_findings(tmp_path: Path, s3_server: Any,
+                                                     store_env: Any, run_cli: Any) -> None:
+    """A downloadURL that names an object the spec does not declare is never followed:
+    a finding on the DCAT document, not a read."""
+    store_env(s3_server.env)
+    bucket = s3_server.bucket()
+
+    def elsewhere(ds: Any, uris: dict[str, str]) -> None:
+        dist = ds.docs["catalog/dcat.jsonld"]["dcat:distribution"][0]
+        dist["dcat:downloadURL"] = f"s3://{bucket}/elsewhere/gauges.csv"
+
+    ds, _ = remote_dataset(tmp_path / "ds", s3_upload(s3_server, bucket), mutate=elsewhere)
+    code, report, _ = validate(run_cli, ds)
+    assert code == 1
+    bad = [r for g in report["gates"] for r in g["reasons"] if r["code"] == "D.link_broken"]
+    assert bad and bad[0]["pointer"].endswith("/dcat:downloadURL")
+    assert f"s3://{bucket}/elsewhere/gauges.csv" not in report["digests"].get("objects", {})
+
+
+def test_evidence_in_storage(tmp_path: Path, s3_server: Any, store_env: Any,
+                             run_cli: Any) -> None:
+    """Evidence named by object URI is hashed through the store and must match."""
+    store_env(s3_server.env)
+    bucket = s3_server.bucket()
+    upload = s3_upload(s3_server, bucket)
+
+    def remote_evidence(ds: Any, uris: dict[str, str]) -> None:
+        data = ds.render("qa/report.json")
+        uri = upload("qa/report.json", data)
+        ds.spec["evidence"][0].update(uri=uri, digest=fixture_builder().sha(data))
+
+    ds, _ = remote_dataset(tmp_path / "ds", upload, prepare=remote_evidence)
+    code, report, err = validate(run_cli, ds)
+    assert code == 0, (err, codes(report))
+    assert f"s3://{bucket}/work/kansas_river_gauges/qa/report.json" in \
+        report["digests"]["objects"]
