@@ -49,6 +49,7 @@ class PromoteRequest:
     container_digest: str | None = None
     publish_to: str | None = None  # object-store root for the controlled write
     store_settings: Any = None  # `store.settings.StoreSettings` (from the environment)
+    schemas: Path | None = None  # reviewed STAC extension schemas (None: the default)
 
 
 @dataclass
@@ -114,6 +115,7 @@ def promote(req: PromoteRequest) -> PromoteResult:
     from promote_action.pipeline import evaluate_dataset
     from promote_action.report.model import build_report
     from promote_action.spec import load_spec
+    from promote_action.stac_schemas.store import explicit_store
 
     _check_request(req)
     if req.key is not None:  # before the gates run: an untrusted key can never land
@@ -124,7 +126,8 @@ def promote(req: PromoteRequest) -> PromoteResult:
     step = publish_step(req)
     ev = evaluate_dataset(
         req.spec, workspace=req.outputs, policy_dirs=req.policy_dirs, engine=req.engine,
-        options=Options(expected_slug=slug, expected_version_id=version),
+        options=Options(expected_slug=slug, expected_version_id=version,
+                        stac_schemas=explicit_store(req.schemas)),
         stage="promote", approvals=req.approvals, destinations=dests,
         publish=step.request if step is not None else None)
     req.ledger.destinations = load_destinations(ev.bundle.data)

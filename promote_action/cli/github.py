@@ -17,6 +17,7 @@ _ENV = {
     "comment": "KFM_COMMENT", "repo": "KFM_REPO", "remote": "KFM_REMOTE",
     "report_dir": "KFM_REPORT_DIR", "signing_key_file": "KFM_SIGNING_KEY_FILE",
     "publish_to": "KFM_PUBLISH_TO",
+    "schemas": "KFM_SCHEMAS",
 }
 
 
@@ -41,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "(default: ledger/allowed_signers)")
     p.add_argument("--signing-key-file", type=Path, help="OpenSSH ed25519 key file; the "
                    "action passes the secret in KFM_SIGNING_KEY instead")
+    p.add_argument("--schemas", help="reviewed STAC extension schema dir in the repo, read "
+                   "from the base commit (default: schemas/stac)")
     p.add_argument("--comment", choices=["true", "false"], help="post the PR comment")
     p.add_argument("--publish-to", metavar="URI", help="promote: copy each promoted "
                    "version's artifacts to URI/<slug>/<version>/ (create-only, re-verified) "
@@ -83,6 +86,7 @@ def options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         signing_key=os.environ.get("KFM_SIGNING_KEY") or None,
         signing_key_file=Path(key_file) if key_file else None,
         publish_to=_value(args, "publish_to", "") or None,
+        schemas=_value(args, "schemas", "schemas/stac"),
     )
 
 
