@@ -16,6 +16,7 @@ _ENV = {
     "ledger_branch": "KFM_LEDGER_BRANCH", "allowed_signers": "KFM_ALLOWED_SIGNERS",
     "comment": "KFM_COMMENT", "repo": "KFM_REPO", "remote": "KFM_REMOTE",
     "report_dir": "KFM_REPORT_DIR", "signing_key_file": "KFM_SIGNING_KEY_FILE",
+    "schemas": "KFM_SCHEMAS",
 }
 
 
@@ -40,6 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "(default: ledger/allowed_signers)")
     p.add_argument("--signing-key-file", type=Path, help="OpenSSH ed25519 key file; the "
                    "action passes the secret in KFM_SIGNING_KEY instead")
+    p.add_argument("--schemas", help="reviewed STAC extension schema dir in the repo, read "
+                   "from the base commit (default: schemas/stac)")
     p.add_argument("--comment", choices=["true", "false"], help="post the PR comment")
     p.add_argument("--report-dir", type=Path, help="where the JSON report goes "
                    "(default: $RUNNER_TEMP)")
@@ -78,6 +81,7 @@ def options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         comment=comment == "true", report_dir=Path(report_dir) if report_dir else None,
         signing_key=os.environ.get("KFM_SIGNING_KEY") or None,
         signing_key_file=Path(key_file) if key_file else None,
+        schemas=_value(args, "schemas", "schemas/stac"),
     )
 
 

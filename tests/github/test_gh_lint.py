@@ -115,7 +115,8 @@ def test_action_interface() -> None:
     assert action["runs"]["using"] == "composite"
     assert set(action["inputs"]) == {"mode", "datasets", "policy", "ledger-branch",
                                      "signing-key", "allowed-signers", "github-token",
-                                     "engine", "opa-version", "comment", "python-version"}
+                                     "engine", "opa-version", "comment", "python-version",
+                                     "schemas"}
     assert set(action["outputs"]) == {"decision", "spec-hash", "dataset-version-id",
                                       "manifest-digest", "ledger-commit", "report-path"}
     install = next(s for s in action["runs"]["steps"] if s.get("id") == "install")
