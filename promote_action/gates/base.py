@@ -66,10 +66,10 @@ class Options:
     expected_version_id: str | None = None
     require_sbom: bool = False
     require_provenance: bool = False
-    # Object-storage settings; None: from the process environment on first use.
-    store: StoreSettings | None = None
     # Reviewed STAC extension schemas (None: no directory, every extension is missing).
     stac_schemas: SchemaStore | None = None
+    # Object-storage settings; None: from the process environment on first use.
+    store: StoreSettings | None = None
 
 
 @dataclass

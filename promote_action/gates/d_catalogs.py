@@ -126,9 +126,10 @@ def _download_url(run: Run, rel: str, view: dcat.DcatView, pointer: str, target:
     object as its `dcat:accessURL`: two URLs for one distribution must not serve
     different bytes under one checksum."""
     dists = view.node.get("dcat:distribution")
-    index = pointer.rsplit("/", 1)[-1]
-    node = (dists[int(index)] if isinstance(dists, list) and index.isdigit()
-            and int(index) < len(dists) else dists)
+    nodes = dists if isinstance(dists, list) else [dists]
+    node = next((d for i, d in enumerate(nodes) if isinstance(d, dict) and pointer ==
+                 (view.dist_pointers[i] if i < len(view.dist_pointers)
+                  else view.pointer("dcat:distribution", i))), None)
     href = dcat.href_of(node.get("dcat:downloadURL")) if isinstance(node, dict) else None
     if href is None:
         return
