@@ -116,7 +116,7 @@ def test_action_interface() -> None:
     assert set(action["inputs"]) == {"mode", "datasets", "policy", "ledger-branch",
                                      "signing-key", "allowed-signers", "github-token",
                                      "engine", "opa-version", "comment", "python-version",
-                                     "schemas"}
+                                     "publish-to", "schemas"}
     assert set(action["outputs"]) == {"decision", "spec-hash", "dataset-version-id",
                                       "manifest-digest", "ledger-commit", "report-path"}
     install = next(s for s in action["runs"]["steps"] if s.get("id") == "install")
