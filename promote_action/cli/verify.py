@@ -31,8 +31,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--revoked-signers", "--revoked", dest="revoked", type=Path,
                    metavar="FILE", help="auditor's own revocation list (default: "
                                         f"{REVOKED} on the trust branch, if present)")
-    p.add_argument("--checkpoint", metavar="SEQ:DIGEST",
-                   help="a checkpoint printed earlier: prove the ledger only grew since")
+    since = p.add_mutually_exclusive_group()
+    since.add_argument("--checkpoint", metavar="CHECKPOINT",
+                       help="a checkpoint printed earlier (SEQ:DIGEST:COMMIT, or the older "
+                            "SEQ:DIGEST): full verify, plus proof the ledger only grew since")
+    since.add_argument("--since", metavar="CHECKPOINT",
+                       help="incremental: prove the checkpoint (SEQ:DIGEST:COMMIT) is still "
+                            "a prefix of the ledger, then verify only the entries after it "
+                            "(a full verify when no verified state for it is kept here)")
+    p.add_argument("--state-dir", type=Path, metavar="DIR",
+                   help="where verify keeps its verified state for --since (default: "
+                        "kfm-promote/verified in the repository's git directory)")
     p.add_argument("--require-tags", action="store_true",
                    help="fail when a promotion's signed tag is missing (default: tags are "
                         "checked whenever any kfm/ tag is present, since a clone may not "
@@ -52,12 +61,14 @@ def run(args: argparse.Namespace) -> int:
 
     from promote_action.cli.ledger_flags import target
     from promote_action.ledger.policy_paths import load_destinations
+    from promote_action.ledger.since import verify_since
     from promote_action.ledger.store import open_repo
     from promote_action.ledger.trustroot import load_trust_root
     from promote_action.ledger.verify import Options, parse_checkpoint, verify_ledger
     from promote_action.ledger.writer import require_ledger
 
     checkpoint = parse_checkpoint(args.checkpoint) if args.checkpoint else None
+    since = parse_checkpoint(args.since, need_commit=True) if args.since else None
     repo = open_repo(args.repo)
     trust, source = load_trust_root(repo, allowed_file=args.allowed_signers,
                                     revoked_file=args.revoked, branch=args.trust_branch,
@@ -69,10 +80,15 @@ def run(args: argparse.Namespace) -> int:
         replayer = Replayer.available()
     lt = target(args)
     tip = require_ledger(lt)
+    state_dir = args.state_dir or Path(repo.path) / "kfm-promote" / "verified"
     opts = Options(checkpoint=checkpoint, check_tags=True if args.require_tags else None,
-                   replay=replayer, jobs=args.jobs)
-    result = verify_ledger(repo, pygit2.Oid(hex=tip), trust, load_destinations(),
-                           options=opts)
+                   replay=replayer, jobs=args.jobs, state_dir=state_dir)
+    if since is not None:
+        result = verify_since(repo, pygit2.Oid(hex=tip), trust, load_destinations(), since,
+                              opts)
+    else:
+        result = verify_ledger(repo, pygit2.Oid(hex=tip), trust, load_destinations(),
+                               options=opts)
     if args.format == "json":
         out = {**result.to_json(), "trust_root": source,
                "replay_engines": replayer.engine_names if replayer else []}
@@ -83,6 +99,11 @@ def run(args: argparse.Namespace) -> int:
         if replayer:
             extra += (f", {result.replayed} decisions replayed byte for byte on "
                       f"{' and '.join(replayer.engine_names)}")
+        if result.mode == "since":
+            extra += (f"; incremental: {result.checked} new entries checked after "
+                      f"checkpoint #{since.seq if since else 0}")
+        elif result.note:
+            extra += f"; {result.note}"
         emit(f"ledger OK: {result.entries} entries ({c.get('promotion', 0)} promotions, "
              f"{c.get('denied', 0)} denied, {c.get('quarantine', 0)} quarantines, "
              f"{c.get('quarantine_release', 0)} releases){extra}; head {result.head_commit}"

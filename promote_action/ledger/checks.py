@@ -198,9 +198,12 @@ class CommitChecker:
         slug, version = entry["dataset_slug"], entry["dataset_version_id"]
         allowed = DestinationChecker(self.destinations, slug, version)
         oids = {}
+        own = own_records(entry)
         for path, want in files.items():
             if not allowed(path) or path.startswith("entries/"):
                 raise Bad(f"{path} is outside the allowed destinations (or another entry)")
+            if path.startswith(own[0]) and not path.startswith(own[1]):
+                raise Bad(f"{path}: a denied attempt's records belong under {own[1]}")
             obj = self.entry_at(tree, path)
             if self.digest(obj.id) != want:
                 raise Bad(f"{path} does not match the digest its entry records")
@@ -222,7 +225,7 @@ class CommitChecker:
             self.promotion(entry, tree, public, oids)
             if self.check_tags:  # reported after the chain checks of this entry
                 try:
-                    self.tag(slug, version, commit_id)
+                    facts.extra["tag"] = self.tag(slug, version, commit_id)
                 except Bad as e:
                     facts.extra["tag_error"] = str(e)
         return facts
@@ -275,7 +278,8 @@ class CommitChecker:
         if manifest.get("policy", {}).get("decision_id") != entry.get("decision_id"):
             raise Bad("manifest decision_id differs from the entry's")
 
-    def tag(self, slug: str, version: str, commit_id: pygit2.Oid) -> None:
+    def tag(self, slug: str, version: str, commit_id: pygit2.Oid) -> str:
+        """Check the promotion's signed tag; returns the tag object's id."""
         from promote_action.signing.commit import split_tag_signature
         from promote_action.signing.sshsig import sshsig_verify
 
@@ -303,6 +307,7 @@ class CommitChecker:
         except Exception as e:  # noqa: BLE001 - any parse/verify failure is a finding
             raise Bad(f"bad signature on tag {name}: {e}") from None
         self.trusted(public, when, f"tag {name}")
+        return str(target)
 
 
 def tag_header(raw: bytes, name: str) -> tuple[str, int]:
@@ -356,6 +361,14 @@ def parse_entry(raw: bytes, epath: str) -> tuple[dict[str, Any], str]:
         return entry, entry_digest(entry)
     canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return entry, "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def own_records(entry: dict[str, Any]) -> tuple[str, str]:
+    """(the version's `denied/` folder, the part of it this entry may write): a denied
+    attempt writes only under `denied/<its seq>/`, any other entry never under `denied/`,
+    so records there are never rewritten (see `verify_state.mutable_in_version`)."""
+    base = version_dir(entry["dataset_slug"], entry["dataset_version_id"]) + "/denied/"
+    return base, (f"{base}{entry['seq']:09d}/" if entry["type"] == "denied" else "\0")
 
 
 class DestinationChecker:
