@@ -27,7 +27,7 @@ import pygit2
 
 from promote_action.ledger.entry import (
     ENTRY_TYPES,
-    ENTRY_VERSION,
+    ENTRY_VERSIONS,
     entry_digest,
     entry_path,
     render_json_fast,
@@ -35,7 +35,7 @@ from promote_action.ledger.entry import (
     version_dir,
 )
 from promote_action.ledger.policy_paths import expand
-from promote_action.ledger.policy_store import check_decision_files
+from promote_action.ledger.policy_store import SHARED, check_decision_files, shared_index
 from promote_action.ledger.treecheck import (
     Malformed,
     TreeCheck,
@@ -199,8 +199,9 @@ class CommitChecker:
         allowed = DestinationChecker(self.destinations, slug, version)
         oids = {}
         own = own_records(entry)
+        shared = shared_index(entry)
         for path, want in files.items():
-            if not allowed(path) or path.startswith("entries/"):
+            if (not allowed(path) and path != shared) or path.startswith("entries/"):
                 raise Bad(f"{path} is outside the allowed destinations (or another entry)")
             if path.startswith(own[0]) and not path.startswith(own[1]):
                 raise Bad(f"{path}: a denied attempt's records belong under {own[1]}")
@@ -211,16 +212,19 @@ class CommitChecker:
         writes = {**oids, epath: eoid}
         indexed: dict[str, pygit2.Oid] = {}
         whole: dict[str, WholeTree] = {}
+        parent = commit_at(self.repo, parent_id)
         if entry["type"] in ("promotion", "denied"):
-            indexed, whole = check_decision_files(self, entry, tree, oids)
-            if not all(allowed.folder(folder) for folder in whole):
+            indexed, whole = check_decision_files(self, entry, tree, oids, parent.tree)
+            if not all(allowed.folder(folder) or folder.startswith(f"{SHARED}/")
+                       for folder in whole):
                 for path in indexed:
                     if not allowed(path):
                         raise Bad(f"{path} is outside the allowed destinations")
-        self.same_tree(commit, commit_at(self.repo, parent_id), writes, whole, indexed)
+        self.same_tree(commit, parent, writes, whole, indexed)
         facts = Facts(seq, str(commit_id), entry["prev"], digest, entry["type"], slug, version,
                       sorted([*writes, *indexed]), entry.get("manifest_digest"),
                       entry.get("policy_bundle_digest"))
+        facts.extra["events_error"] = self.events(entry, oids, parent.tree)
         if entry["type"] == "promotion":
             self.promotion(entry, tree, public, oids)
             if self.check_tags:  # reported after the chain checks of this entry
@@ -245,6 +249,29 @@ class CommitChecker:
             raise Bad(f"commit tree does not match its entry ({e})") from None
         if not ok:
             raise Bad(explain_tree_difference(parent, commit, set(writes), set(whole or ())))
+
+    def events(self, entry: dict[str, Any], oids: dict[str, pygit2.Oid],
+               parent_tree: pygit2.Tree) -> str | None:
+        """The version's `events.json` is the parent's list plus this entry's row (seq,
+        type, key, time), so it is a complete, verified index of the version's entries
+        (`ledger log --dataset` and `ledger show` read it). Reported after the chain
+        checks of this entry, like a tag error."""
+        path = f"{version_dir(entry['dataset_slug'], entry['dataset_version_id'])}/events.json"
+        if path not in oids:
+            return f"entry does not record its version's {path}"
+        try:
+            rows = json.loads(self.read(oids[path]))
+            try:
+                old = json.loads(self.raw(parent_tree[path].id, BLOB_TYPE, b"blob"))
+            except KeyError:
+                old = []
+            last = rows[-1]
+            ok = (isinstance(rows, list) and rows[:-1] == old and last.get("seq") == entry["seq"]
+                  and last.get("type") == entry["type"] and last.get("at") == entry.get("at")
+                  and last.get("key") == entry.get("idempotency_key"))
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            ok = False
+        return None if ok else (f"{path} is not the previous list plus this entry's event")
 
     def promotion(self, entry: dict[str, Any], tree: pygit2.Tree, public: str,
                   oids: dict[str, pygit2.Oid]) -> None:
@@ -395,7 +422,7 @@ class DestinationChecker:
 
 
 def check_entry_fields(entry: dict[str, Any], seq: int, fingerprint: str) -> None:
-    if entry.get("kfm_ledger_entry_version") != ENTRY_VERSION:
+    if entry.get("kfm_ledger_entry_version") not in ENTRY_VERSIONS:
         raise Bad("entry has an unknown kfm_ledger_entry_version")
     if entry.get("seq") != seq:
         raise Bad(f"entry seq is {entry.get('seq')!r}, expected {seq} (gap or reorder)")

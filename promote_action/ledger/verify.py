@@ -256,8 +256,9 @@ class Run:
             self.seq, self.commit = r.seq, pygit2.Oid(hex=r.commit)
             self.checked += 1
             state.step(r)
-            if r.extra.get("tag_error"):
-                raise Bad(r.extra["tag_error"])
+            for problem in ("tag_error", "events_error"):
+                if r.extra.get(problem):
+                    raise Bad(r.extra[problem])
             if r.replay is not None:
                 self.replayed += 1
                 if r.replay.get("mismatch"):
