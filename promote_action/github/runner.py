@@ -37,6 +37,8 @@ class ActionOptions:
     allowed_signers: str = "ledger/allowed_signers"
     comment: bool = True
     report_dir: Path | None = None
+    checkpoint: str | None = None  # verify: continue from it (verify --since)
+    state_dir: str | None = None  # verify: where verified state is kept between runs
 
 
 def evaluate_dir(repo: Path, directory: str, policy_dirs: Sequence[Path], engine: str,

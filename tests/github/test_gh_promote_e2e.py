@@ -62,8 +62,8 @@ def _promote(fake: FakeGitHub, repo: GitRepo, tmp: Path, key: Path, before: str,
                       workspace=repo.work, api_url=fake.url, tmp=tmp, sha=after)
 
 
-def _verify(fake: FakeGitHub, repo: GitRepo, tmp: Path):
-    return run_action({"mode": "verify", "comment": "false"}, event_name="schedule",
+def _verify(fake: FakeGitHub, repo: GitRepo, tmp: Path, **inputs: str):
+    return run_action({"mode": "verify", "comment": "false", **inputs}, event_name="schedule",
                       payload={"schedule": "17 5 * * *"}, workspace=repo.work,
                       api_url=fake.url, tmp=tmp, sha=repo.head())
 
@@ -116,9 +116,19 @@ def test_merge_with_steward_approval_promotes_once(tmp_path: Path) -> None:
         assert len(fake.comments[7]) == 1
 
         # verify mode: the ledger verifies and every dataset merge is recorded ...
-        verified = _verify(fake, repo, tmp_path)
+        verified = _verify(fake, repo, tmp_path, **{"state-dir": "../verify-state"})
         assert verified.code == 0, verified.out + verified.err
         assert verified.outputs["decision"] == "pass"
+        checkpoint = verified.outputs["checkpoint"]
+        assert checkpoint.count(":") == 3 and checkpoint.endswith(tip), checkpoint
+        # the next scheduled run continues from the checkpoint output (incremental with
+        # the kept state; a full verify proving the checkpoint without it)
+        again = _verify(fake, repo, tmp_path, checkpoint=checkpoint,
+                        **{"state-dir": "../verify-state"})
+        assert again.code == 0 and "incremental: 0 new entries" in again.out, again.out
+        fresh = _verify(fake, repo, tmp_path, checkpoint=checkpoint)
+        assert fresh.code == 0 and "full verify: no verified state" in fresh.out, fresh.out
+        assert fresh.outputs["checkpoint"] == checkpoint
         # ... until a dataset change lands without a promotion (e.g. a cancelled run)
         (repo.work / "datasets" / SLUG / "params.yaml").write_text("changed: true\n")
         unrecorded = repo.commit_all("change without promotion")
