@@ -147,11 +147,12 @@ def build(tmp: Path, key, n: int, layout: str = "v2") -> tuple[Path, float, floa
     return repo_dir, t1 - t0, time.perf_counter() - t1
 
 
-def cached_base(cache: Path | None, tmp: Path, n: int) -> tuple[Path, Path, Any, str]:
+def cached_base(cache: Path | None, tmp: Path, n: int, copy: bool = True
+                ) -> tuple[Path, Path, Any, str]:
     """The (N - 100)-entry base ledger, its allowed_signers and key, and how it was got.
     Built in `tmp`, or once into `cache` and copied from there (the bench appends to
     and verifies its own copy, so the cached one stays as built)."""
-    where = (cache / f"base-{n}") if cache is not None else tmp / "base"
+    where = (cache.resolve() / f"base-{n}") if cache is not None else tmp / "base"
     _, allowed, key = make_key(where / "keys")
     repo_dir = where / "ledger"
     done = where / "BUILT"
@@ -163,7 +164,7 @@ def cached_base(cache: Path | None, tmp: Path, n: int) -> tuple[Path, Path, Any,
         how = (f"built a {n}-entry base ledger in {t_build:.1f} s with the direct writer + "
                f"{t_pack:.1f} s git repack")
         done.write_text(f"built in {t_build:.1f} s + {t_pack:.1f} s repack\n")
-    if cache is None:
+    if cache is None or not copy:
         return repo_dir, allowed, key, how
     work = tmp / "big"
     shutil.copytree(repo_dir, work, symlinks=True)
@@ -249,9 +250,16 @@ def main() -> int:
     ap.add_argument("--entries", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cache", type=Path, help="build the base ledger once into this dir")
+    ap.add_argument("--build-only", action="store_true",
+                    help="only build the cached base ledger (with --cache), then exit")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--skip-concurrent", action="store_true")
     a = ap.parse_args()
+    if a.build_only:
+        if a.cache is None:
+            raise SystemExit("--build-only needs --cache DIR")
+        print(cached_base(a.cache, a.cache, a.entries - 100, copy=False)[3])
+        return 0
     big, small, samples, promoters = (a.entries, 100, 20, 8) if not a.smoke else (300, 30, 5, 3)
     tail = 100 if not a.smoke else 30
     cores = os.cpu_count() or 1

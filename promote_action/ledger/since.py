@@ -21,11 +21,12 @@ the new entries:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pygit2
 
-from promote_action.ledger.checks import Bad, CommitChecker, parse_entry
+from promote_action.ledger.checks import Bad, CommitChecker, commit_at, parse_entry, tag_refs
 from promote_action.ledger.entry import ROOT_README, entry_path, genesis_prev
 from promote_action.ledger.verify import (
     TAG_PREFIX,
@@ -34,7 +35,6 @@ from promote_action.ledger.verify import (
     Run,
     VerifyResult,
     _verify_full,
-    orphan_tags,
     own_object_checks,
     run_for,
 )
@@ -47,7 +47,9 @@ def verify_since(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any,
     opts = options or Options()
     opts.checkpoint = checkpoint
     with own_object_checks():
-        run = run_for(repo, trust, destinations, opts)
+        refs = tag_refs(repo)
+        tags = bool(refs) if opts.check_tags is None else opts.check_tags
+        run = run_for(repo, trust, destinations, replace(opts, check_tags=tags))
         run.seq = checkpoint.seq
         try:
             new = consistent(repo, tip, checkpoint, run)
@@ -59,13 +61,15 @@ def verify_since(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any,
             result = _verify_full(repo, tip, trust, destinations, opts)
             result.note = f"full verify: {why}"
             return result
-        return _verify_new(run, state, checkpoint, new, tip)
+        return _verify_new(run, state, checkpoint, new, tip, refs)
 
 
 def consistent(repo: pygit2.Repository, tip: pygit2.Oid, checkpoint: Checkpoint,
                run: Run) -> list[pygit2.Oid]:
     """The commits after the checkpoint, oldest first, once the checkpoint is proven to
-    be on the tip's first-parent chain; raises Bad naming what is wrong."""
+    be on the tip's first-parent chain; raises Bad naming what is wrong. Walks back from
+    the tip by first parents only, so it reads just the new commits (the whole history
+    only when the checkpoint is not on it, which fails)."""
     assert checkpoint.commit is not None
     cid = pygit2.Oid(hex=checkpoint.commit)
     run.commit = cid
@@ -73,20 +77,21 @@ def consistent(repo: pygit2.Repository, tip: pygit2.Oid, checkpoint: Checkpoint,
     if repo.get(cid) is None:
         raise Bad(f"the checkpoint commit {cid} is not in this repository (a checkpoint "
                   "from another ledger, or the history it vouched for was rewritten)")
-    commit = checker.commit(cid)
-    _holds(checker, commit, checkpoint)
-    walker = repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
-    walker.simplify_first_parent()
-    walker.hide(cid)
-    new = [c for c in walker]
+    _holds(checker, checker.commit(cid), checkpoint)
+    new: list[pygit2.Commit] = []
+    at = tip
+    while at != cid:
+        commit = commit_at(repo, at)
+        new.append(commit)
+        if not commit.parent_ids:
+            if repo.descendant_of(cid, tip):
+                raise Bad(f"the ledger tip {tip} is behind the checkpoint (entry "
+                          f"#{checkpoint.seq}, commit {cid}): rolled back")
+            raise Bad(f"the checkpoint commit {cid} (entry #{checkpoint.seq}) is not on the "
+                      "ledger's history: it was rewritten, forked or rolled back, or the "
+                      "checkpoint is from another ledger")
+        at = commit.parent_ids[0]
     new.reverse()
-    if tip != cid and (not new or new[0].parent_ids[:1] != [cid]):
-        if repo.descendant_of(cid, tip):
-            raise Bad(f"the ledger tip {tip} is behind the checkpoint (entry "
-                      f"#{checkpoint.seq}, commit {cid}): rolled back")
-        raise Bad(f"the checkpoint commit {cid} (entry #{checkpoint.seq}) is not on the "
-                  "ledger's history: it was rewritten, forked or rolled back, or the "
-                  "checkpoint is from another ledger")
     for i, c in enumerate(new):
         if len(c.parent_ids) > 1:
             run.seq, run.commit = checkpoint.seq + i + 1, c.id
@@ -120,7 +125,7 @@ def _holds(checker: CommitChecker, commit: pygit2.Commit, checkpoint: Checkpoint
 
 
 def _verify_new(run: Run, state: Sequence, checkpoint: Checkpoint, new: list[pygit2.Oid],
-                tip: pygit2.Oid) -> VerifyResult:
+                tip: pygit2.Oid, refs: dict[str, str]) -> VerifyResult:
     first = checkpoint.seq + 1
     parents = [pygit2.Oid(hex=checkpoint.commit or ""), *new][:len(new)]
     work = [(first + i, str(c), str(p))
@@ -129,25 +134,31 @@ def _verify_new(run: Run, state: Sequence, checkpoint: Checkpoint, new: list[pyg
         run.walk(work, state, None)
         if run.tags:
             run.seq, run.commit = checkpoint.seq + len(new), tip
-            prefix_tags(run, state, {w[1] for w in work})
-            orphan_tags(run.repo, state)
+            prefix_tags(run, state, {w[1] for w in work}, refs)
     except Bad as e:
         return run.fail(state, str(e), "since")
     return run.done(state, tip, checkpoint.seq + len(new), "since")
 
 
-def prefix_tags(run: Run, state: Sequence, new_commits: set[str]) -> None:
+def prefix_tags(run: Run, state: Sequence, new_commits: set[str], refs: dict[str, str]
+                ) -> None:
     """Tags of promotions before the checkpoint: unchanged tag objects were verified
-    then (their id binds their bytes); a moved, missing or re-made one is checked now."""
-    refs = {r.name: r.target for r in run.repo.references.iterator()
-            if r.name.startswith(TAG_PREFIX)}
+    then (their id binds their bytes); a moved, missing or re-made one is checked now.
+    And, as in a full verify, every kfm/ tag must name a promotion (one pass over the
+    refs for both)."""
+    for name in refs:
+        parts = name[len(TAG_PREFIX):].split("/")
+        if len(parts) != 2 or tuple(parts) not in state.promoted:
+            raise Bad(f"tag {name} names no promotion on this ledger")
     checker: CommitChecker | None = None
     for (slug, version), (commit, _manifest, tag) in state.promoted.items():
         if commit in new_commits:
             continue
         found = refs.get(f"{TAG_PREFIX}{slug}/{version}")
-        if tag and found is not None and str(found) == tag:
+        if tag and found == tag:
             continue
-        checker = checker or CommitChecker(run.repo, run.trust, run.destinations, True)
+        if checker is None:
+            checker = CommitChecker(run.repo, run.trust, run.destinations, True)
+            checker.preset_tags(refs)
         state.promoted[(slug, version)][2] = checker.tag(slug, version,
                                                          pygit2.Oid(hex=commit))
