@@ -44,12 +44,14 @@ sys.path.insert(0, str(REPO))
 from ledgerlib import (  # noqa: E402
     REF,
     DirectWriter,
+    allowed_for,
     clone,
     git_repo,
     make_dataset,
     make_key,
     new_ledger,
     synthetic_promotion,
+    trusted_target,
     verify,
     version_id,
 )
@@ -58,7 +60,7 @@ from verify_floor import floor  # noqa: E402
 from promote_action.ledger.policy_paths import load_destinations  # noqa: E402
 from promote_action.ledger.store import LedgerView, open_repo  # noqa: E402
 from promote_action.ledger.verify import parse_checkpoint  # noqa: E402
-from promote_action.ledger.writer import LedgerTarget, append_event  # noqa: E402
+from promote_action.ledger.writer import append_event  # noqa: E402
 
 
 def event(key, i):  # type: ignore[no-untyped-def]
@@ -114,7 +116,8 @@ def concurrent_promoters(tmp: Path, key_file: Path, n: int) -> tuple[float, floa
                 "--released-at", "2026-02-20T13:00:00Z", "--policy",
                 str(REPO / "fixtures" / "policy"), "--approver",
                 "principal:github:kfm-steward", "--approver-role", "steward",
-                "--signing-key", str(key_file), "--remote", "origin", "--max-attempts", "40"]
+                "--signing-key", str(key_file), "--allowed-signers",
+                str(allowed_for(key_file)), "--remote", "origin", "--max-attempts", "40"]
 
     solo = cmd(99)
     t0 = time.perf_counter()
@@ -238,8 +241,8 @@ def appends(tmp: Path, key, small_dir: Path, big_dir: Path, small: int, big: int
     ratios = []
     for run in range(runs):  # interleaved: load on the shared machine hits both alike
         off = 20_000_000 + run * 1000
-        lat_small = append_latency(LedgerTarget(small_dir), key, off, samples)
-        lat_big = append_latency(LedgerTarget(big_dir), key, off + 500, samples)
+        lat_small = append_latency(trusted_target(small_dir, key), key, off, samples)
+        lat_big = append_latency(trusted_target(big_dir, key), key, off + 500, samples)
         ratios.append(lat_big / lat_small)
         print(f"append latency run {run + 1} (median of {samples}, real append_event incl. "
               f"CAS): {lat_small * 1000:.1f} ms at {small} entries, {lat_big * 1000:.1f} ms "

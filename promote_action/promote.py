@@ -113,6 +113,8 @@ def promote(req: PromoteRequest) -> PromoteResult:
     from promote_action.spec import load_spec
 
     _check_request(req)
+    if req.key is not None:  # before the gates run: an untrusted key can never land
+        req.ledger.require_signer(req.key, req.released_at)
     slug, version = req.dataset_slug, req.dataset_version_id
     spec = load_spec(req.spec)
     dests = destinations_for(slug, version, spec_catalogs(spec.data))

@@ -12,6 +12,11 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 STAMP="$VENV/.kfm-installed-$1"
+# An install with the test extras is a superset of the demo's: reuse it.
+if [ "$1" = "demo" ] && [ -f "$VENV/.kfm-installed-test" ] \
+   && ! [ "$ROOT/pyproject.toml" -nt "$VENV/.kfm-installed-test" ]; then
+  STAMP="$VENV/.kfm-installed-test"
+fi
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>/dev/null || true
   if [ "$1" = "test" ]; then

@@ -17,6 +17,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent / "ledger"))
 from ledgerlib import (
     REPO_ROOT,
+    allowed_for,
     clone,
     git_repo,
     load_fixture_builder,
@@ -58,6 +59,7 @@ def promote_argv(ds: Path, version: str, repo: Path, key: Path, *extra: str | Pa
                     "--spec", ds, "--repo", repo, "--released-at", RELEASED_AT,
                     "--policy", policy, "--approver", "principal:github:kfm-steward",
                     "--approver-role", "steward", "--signing-key", key,
+                    "--allowed-signers", allowed_for(key),
                     "--engine", "embedded", *extra)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,41 +14,56 @@ def add_ledger_flags(p: argparse.ArgumentParser) -> None:
                    help="ledger branch name (default: %(default)s)")
 
 
+ALLOWED = "ledger/allowed_signers"
+REVOKED = "ledger/revoked_signers"
+
+
+def add_trust_flags(p: argparse.ArgumentParser) -> None:
+    """Where the trust root is read from: the same flags for `verify` and the writers."""
+    p.add_argument("--trust-branch", metavar="NAME",
+                   help=f"branch whose {ALLOWED} and {REVOKED} are the trust root (default: "
+                        "main, else the remote's HEAD, else <remote>/main)")
+    p.add_argument("--allowed-signers", type=Path, metavar="FILE",
+                   help="a trust root file overriding the trust branch's")
+    p.add_argument("--revoked-signers", "--revoked", dest="revoked", type=Path,
+                   metavar="FILE", help="a revocation list (default: "
+                                        f"{REVOKED} on the trust branch, if present)")
+
+
 def add_writer_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--remote", help="push to this remote (compare-and-swap, atomic with the "
                                     "tag); without it the local branch is updated in place")
     p.add_argument("--signing-key", type=Path, metavar="FILE",
-                   help="OpenSSH ed25519 private key (default: $KFM_SIGNING_KEY contents)")
-    p.add_argument("--demo-key", action="store_true",
-                   help="sign with a throw-away key generated now (demos only; loudly warned)")
+                   help="OpenSSH ed25519 private key (default: $KFM_SIGNING_KEY contents); "
+                        "refused unless the trust root admits it at the commit time")
     p.add_argument("--max-attempts", type=int, default=12,
                    help="compare-and-swap attempts before exit 3 (default: %(default)s)")
+    add_trust_flags(p)
 
 
 def load_key(args: argparse.Namespace, *, required: bool = True) -> Any:
-    from promote_action.errors import UsageError
-    from promote_action.signing.keys import generate_demo_key, load_signing_key
-
-    if args.demo_key:
-        if args.signing_key:
-            raise UsageError("--demo-key and --signing-key are exclusive")
-        key = generate_demo_key()
-        print("kfm-promote: WARNING: --demo-key: signing with a THROW-AWAY key generated for "
-              f"this run ({key.fingerprint}). Nothing signed with it can be trusted; never "
-              "use --demo-key for a real ledger.", file=sys.stderr)
-        return key
     import os
+
+    from promote_action.signing.keys import load_signing_key
 
     if not required and args.signing_key is None and not os.environ.get("KFM_SIGNING_KEY"):
         return None
     return load_signing_key(args.signing_key)
 
 
+def trust_source(args: argparse.Namespace) -> Any:
+    from promote_action.ledger.trustroot import TrustSource
+
+    return TrustSource(getattr(args, "trust_branch", None),
+                       getattr(args, "allowed_signers", None), getattr(args, "revoked", None))
+
+
 def target(args: argparse.Namespace) -> Any:
     from promote_action.ledger.writer import LedgerTarget
 
     return LedgerTarget(args.repo, args.ledger_branch, getattr(args, "remote", None),
-                        max(1, getattr(args, "max_attempts", 12)))
+                        max(1, getattr(args, "max_attempts", 12)),
+                        trust=trust_source(args))
 
 
 def commit_time(repo_dir: Path, rev: str, flag: str) -> tuple[str, str]:

@@ -7,10 +7,7 @@ import json
 from pathlib import Path
 
 from promote_action.cli.common import add_format_flag, emit
-from promote_action.cli.ledger_flags import add_ledger_flags
-
-ALLOWED = "ledger/allowed_signers"
-REVOKED = "ledger/revoked_signers"
+from promote_action.cli.ledger_flags import add_ledger_flags, add_trust_flags
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,14 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                    "success, 1 on the first bad entry.")
     add_ledger_flags(p)
     p.add_argument("--remote", help="read the ledger as last fetched from this remote")
-    p.add_argument("--trust-branch", metavar="NAME",
-                   help=f"branch whose {ALLOWED} and {REVOKED} are the trust root (default: "
-                        "main, else the remote's HEAD, else <remote>/main)")
-    p.add_argument("--allowed-signers", type=Path, metavar="FILE",
-                   help="auditor's own trust root, overriding the trust branch")
-    p.add_argument("--revoked-signers", "--revoked", dest="revoked", type=Path,
-                   metavar="FILE", help="auditor's own revocation list (default: "
-                                        f"{REVOKED} on the trust branch, if present)")
+    add_trust_flags(p)
     since = p.add_mutually_exclusive_group()
     since.add_argument("--checkpoint", metavar="CHECKPOINT",
                        help="a checkpoint printed earlier (SEQ:DIGEST:COMMIT, or the older "
@@ -59,20 +49,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     import pygit2
 
-    from promote_action.cli.ledger_flags import target
+    from promote_action.cli.ledger_flags import target, trust_source
     from promote_action.ledger.policy_paths import load_destinations
     from promote_action.ledger.since import verify_since
     from promote_action.ledger.store import open_repo
-    from promote_action.ledger.trustroot import load_trust_root
     from promote_action.ledger.verify import Options, parse_checkpoint, verify_ledger
     from promote_action.ledger.writer import require_ledger
 
     checkpoint = parse_checkpoint(args.checkpoint) if args.checkpoint else None
     since = parse_checkpoint(args.since, need_commit=True) if args.since else None
     repo = open_repo(args.repo)
-    trust, source = load_trust_root(repo, allowed_file=args.allowed_signers,
-                                    revoked_file=args.revoked, branch=args.trust_branch,
-                                    remote=args.remote)
+    trust, source = trust_source(args).load(repo, args.remote)
     replayer = None
     if args.replay:
         from promote_action.ledger.replay import Replayer

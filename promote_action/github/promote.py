@@ -99,7 +99,8 @@ def _promote_one(env: GitHubEnv, opts: ActionOptions, directory: str, report: di
             "--spec", str(opts.repo / directory), "--repo", str(opts.repo),
             "--ledger-branch", opts.ledger_branch, "--remote", opts.remote,
             "--released-from-commit", sha, "--merge-commit", sha,
-            "--source-repo", env.repository, "--engine", opts.engine, "--format", "json"]
+            "--source-repo", env.repository, "--engine", opts.engine, "--format", "json",
+            *opts.trust_argv()]
     if pr is not None:
         argv += ["--pr", str(pr.number)]
     for a in approvals:

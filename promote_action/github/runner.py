@@ -40,6 +40,19 @@ class ActionOptions:
     checkpoint: str | None = None  # verify: continue from it (verify --since)
     state_dir: str | None = None  # verify: where verified state is kept between runs
 
+    def trust_argv(self) -> list[str]:
+        """`--allowed-signers` (and `--revoked-signers` when the file beside it exists)
+        from the checkout. Both modes that read it run on the default branch (promote
+        refuses any other ref, verify runs on schedule), so the checkout IS the default
+        branch's committed trust root; naming the files also works when the runner has no
+        local branch ref for it."""
+        allowed = self.repo / self.allowed_signers
+        argv = ["--allowed-signers", str(allowed)]
+        revoked = allowed.with_name("revoked_signers")
+        if revoked.is_file():
+            argv += ["--revoked-signers", str(revoked)]
+        return argv
+
 
 def evaluate_dir(repo: Path, directory: str, policy_dirs: Sequence[Path], engine: str,
                  *, stage: str = "check", approvals: Sequence[Any] = (),

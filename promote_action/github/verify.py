@@ -66,8 +66,7 @@ def run_verify(env: GitHubEnv, opts: ActionOptions) -> int:
         f"+refs/heads/{opts.ledger_branch}:refs/remotes/{opts.remote}/{opts.ledger_branch}")
     proc = subprocess.run([sys.executable, "-m", "promote_action", "verify", "--repo",
                            str(opts.repo), "--ledger-branch", opts.ledger_branch,
-                           "--remote", opts.remote, "--allowed-signers",
-                           str(opts.repo / opts.allowed_signers), *since_flags(opts)],
+                           "--remote", opts.remote, *opts.trust_argv(), *since_flags(opts)],
                           capture_output=True, text=True, check=False)
     sys.stdout.write(proc.stdout)
     sys.stderr.write(proc.stderr)

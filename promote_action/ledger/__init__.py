@@ -24,6 +24,7 @@ def init_ledger(lt: LedgerTarget, key: Any, at: str) -> tuple[str, bool]:
     from promote_action.errors import LedgerContentionError
     from promote_action.ledger.store import open_repo
 
+    lt.require_signer(key, at)
     target = lt.target()
     tip = target.fetch()
     if tip is not None:

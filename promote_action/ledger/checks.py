@@ -108,9 +108,9 @@ class CommitChecker:
     def trusted(self, public: str, when: int, what: str) -> str:
         key = (public, when)
         if key not in self._trusted:
-            at = datetime.fromtimestamp(when, tz=UTC)
-            ok, why = self.trust.is_trusted(public, at)
+            ok, why = self.trust.is_trusted_at_commit_time(public, when)
             if not ok:
+                at = datetime.fromtimestamp(when, tz=UTC)
                 raise Bad(f"{what} signer is not trusted at {at.isoformat()}: {why}")
             self._trusted[key] = public
         return public

@@ -1,4 +1,4 @@
-"""Where `verify` gets its trust root: the DEFAULT branch's tree, never the worktree.
+"""Where `verify` and the writers get the trust root: the DEFAULT branch's tree.
 
 `ledger/allowed_signers` and `ledger/revoked_signers` change only through reviewed pull
 requests, so the copy that counts is the one committed on the default branch. Reading
@@ -9,16 +9,23 @@ itself. Files are read as blobs with pygit2, so nothing is checked out.
 Branch resolution, first hit wins: `refs/heads/<name>`, then (for the default name
 only) the remote's HEAD, then `refs/remotes/<remote>/<name>`. An auditor may still pass
 their own files (`--allowed-signers`, `--revoked-signers`), which override the branch.
+
+The writers (`promote`, `ledger init`, `quarantine`) read the very same trust root, with
+the same flags, and refuse before writing anything to sign with a key that `verify`
+would later reject at the commit's time: the ledger never accepts an entry its auditors
+cannot accept. With no trust root at all they refuse too (fail closed).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pygit2
 
-from promote_action.errors import InputError, MissingFileError
-from promote_action.signing.trust import MAX_TRUST_FILE_BYTES, read_trust_file
+from promote_action.errors import InputError, MissingFileError, SigningError
+from promote_action.signing.trust import MAX_TRUST_FILE_BYTES, TrustRoot, read_trust_file
 
 ALLOWED = "ledger/allowed_signers"
 REVOKED = "ledger/revoked_signers"
@@ -66,12 +73,10 @@ def _blob_text(repo: pygit2.Repository, commit: pygit2.Commit, path: str, where:
 
 def load_trust_root(repo: pygit2.Repository, *, allowed_file: Path | None = None,
                     revoked_file: Path | None = None, branch: str | None = None,
-                    remote: str | None = None) -> tuple[object, str]:
+                    remote: str | None = None) -> tuple[TrustRoot, str]:
     """(TrustRoot, description of where it came from). Files given override the branch;
     without `allowed_file` the default branch must exist and hold `ledger/allowed_signers`
     (exit 2 otherwise). Revocations come from the file given, else from the branch."""
-    from promote_action.signing.trust import TrustRoot
-
     found = find_trust_commit(repo, branch, remote)
     if allowed_file is None and found is None:
         wanted = branch or f"{DEFAULT_TRUST_BRANCH} (or {remote or 'origin'}/HEAD)"
@@ -102,3 +107,29 @@ def load_trust_root(repo: pygit2.Repository, *, allowed_file: Path | None = None
                             revoked_source=revoked_src)
     where = allowed_src + (f" + {revoked_src}" if revoked_src else "")
     return trust, where
+
+
+@dataclass(frozen=True)
+class TrustSource:
+    """Where a writer reads its trust root: the `verify` flags, same defaults."""
+
+    branch: str | None = None
+    allowed_signers: Path | None = None
+    revoked_signers: Path | None = None
+
+    def load(self, repo: pygit2.Repository, remote: str | None) -> tuple[TrustRoot, str]:
+        return load_trust_root(repo, allowed_file=self.allowed_signers,
+                               revoked_file=self.revoked_signers, branch=self.branch,
+                               remote=remote)
+
+
+def require_trusted_signer(trust: TrustRoot, where: str, key: Any, at: str) -> None:
+    """Refuse (exit 2) to sign at `at` (the time the commit will carry) with a key that
+    the trust root does not admit for namespace `git` then, or that it revokes."""
+    from promote_action.ledger.append import git_time
+
+    seconds, _offset = git_time(at)
+    ok, why = trust.is_trusted_at_commit_time(key.public_openssh, seconds, "git")
+    if not ok:
+        raise SigningError(f"refusing to sign at {at}: {why}; nothing was written "
+                           "(verify would reject the commit)", file=where)

@@ -30,6 +30,8 @@ from promote_action.ledger.entry import tag_name
 from promote_action.ledger.policy_paths import load_destinations, require_allowed
 from promote_action.ledger.push import LocalTarget, RemoteTarget, TagUpdate, git
 from promote_action.ledger.store import LedgerView, branch_ref, open_repo, scratch_repo
+from promote_action.ledger.trustroot import TrustSource, require_trusted_signer
+from promote_action.signing.trust import TrustRoot
 
 DEFAULT_BRANCH = "kfm-ledger"
 MAX_ATTEMPTS = 12
@@ -42,6 +44,16 @@ class LedgerTarget:
     remote: str | None = None
     max_attempts: int = MAX_ATTEMPTS
     destinations: list[str] | None = None  # allow-list; default: the built-in policy's
+    trust: TrustSource = field(default_factory=TrustSource)
+    _trust_root: tuple[TrustRoot, str] | None = field(default=None, repr=False,
+                                                      compare=False)
+
+    def require_signer(self, key: Any, at: str) -> None:
+        """Refuse, before anything is written, a key `verify` would reject at `at`."""
+        if self._trust_root is None:
+            self._trust_root = self.trust.load(open_repo(self.repo_dir), self.remote)
+        trust, where = self._trust_root
+        require_trusted_signer(trust, where, key, at)
 
     def allow_list(self) -> list[str]:
         if self.destinations is None:
@@ -100,6 +112,7 @@ def _backoff(attempt: int, ev: Event) -> float:
 
 def append_event(lt: LedgerTarget, ev: Event, key: Any) -> AppendResult:
     """Record `ev` on the ledger, retrying lost races; never half-writes."""
+    lt.require_signer(key, ev.at)
     target = lt.target()
     repo = open_repo(lt.repo_dir)
     for attempt in range(1, lt.max_attempts + 1):
@@ -126,6 +139,8 @@ def preview_event(lt: LedgerTarget, ev: Event, key: Any | None,
                   staged_patch: Path | None = None) -> AppendResult:
     """Plan (and with a key, build) the commit in a scratch repo: the real repo gains no
     object and no ref. With `staged_patch`, write a git bundle of the would-be commit."""
+    if key is not None:
+        lt.require_signer(key, ev.at)
     repo = open_repo(lt.repo_dir)
     tip = lt.local_tip()
     with scratch_repo(repo) as scratch:

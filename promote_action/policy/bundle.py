@@ -43,16 +43,12 @@ def builtin_policy_dir() -> Path:
 def load_bundle(extra: list[Path] | None = None, *, include_builtin: bool = True
                 ) -> PolicyBundle:
     """Load the built-in policy plus user directories (their rules add to ours)."""
-    roots = ([builtin_policy_dir()] if include_builtin else []) + [Path(p) for p in extra or []]
+    roots = _roots([Path(p) for p in extra or []], include_builtin)
     bundle = PolicyBundle(roots=roots)
+    owners: dict[str, str] = {}  # data key path -> the file that defined it
     for index, root in enumerate(roots):
-        if not root.is_dir():
-            raise PolicyLoadError("policy directory not found", file=str(root))
         label = "builtin" if include_builtin and index == 0 else f"policy{index}"
-        for path in sorted(root.rglob("*")):
-            if not path.is_file() or any(p.startswith(".") for p in path.relative_to(root).parts):
-                continue
-            rel = path.relative_to(root).as_posix()
+        for rel, path in _policy_files(root):
             display = f"{label}:{rel}"
             bundle.paths[display] = str(path)
             if path.suffix == ".rego":
@@ -67,9 +63,48 @@ def load_bundle(extra: list[Path] | None = None, *, include_builtin: bool = True
                     raise PolicyLoadError("policy data must be an object at the top level",
                                           file=str(path))
                 prefix = list(path.relative_to(root).parent.parts)
-                _merge(bundle.data, prefix, doc.data, str(path))
+                _merge(bundle.data, prefix, doc.data, str(path), owners)
                 bundle.files[display] = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
     return bundle
+
+
+def _policy_files(root: Path) -> list[tuple[str, Path]]:
+    """(posix relative path, file) of every non-hidden file under `root`, in path order."""
+    if not root.is_dir():
+        raise PolicyLoadError("policy directory not found", file=str(root))
+    return [(path.relative_to(root).as_posix(), path) for path in sorted(root.rglob("*"))
+            if path.is_file()
+            and not any(p.startswith(".") for p in path.relative_to(root).parts)]
+
+
+def _roots(extra: list[Path], include_builtin: bool) -> list[Path]:
+    """The directories to load, each once. A user directory that IS the built-in policy
+    (same resolved path, e.g. `policy/` in a checkout of this repository, or an exact
+    copy of its files) is the built-in policy: loading it again would define every rule
+    and data key twice. The same directory named twice is loaded once. Anything else is
+    loaded, so two directories that really conflict still fail, naming both files."""
+    if not include_builtin:
+        return extra
+    builtin = builtin_policy_dir()
+    seen = {builtin.resolve()}
+    builtin_files: dict[str, bytes] | None = None
+    roots = [builtin]
+    for root in extra:
+        resolved = root.resolve()
+        if resolved in seen:
+            continue
+        if root.is_dir():
+            if builtin_files is None:
+                builtin_files = _contents(builtin)
+            if _contents(root) == builtin_files:
+                continue
+        seen.add(resolved)
+        roots.append(root)
+    return roots
+
+
+def _contents(root: Path) -> dict[str, bytes]:
+    return {rel: path.read_bytes() for rel, path in _policy_files(root)}
 
 
 def _read(path: Path) -> str:
@@ -79,24 +114,38 @@ def _read(path: Path) -> str:
         raise PolicyLoadError(f"cannot read policy file: {e}", file=str(path)) from e
 
 
-def _merge(target: dict[str, Any], prefix: list[str], value: dict[str, Any], origin: str) -> None:
+def _merge(target: dict[str, Any], prefix: list[str], value: dict[str, Any], origin: str,
+           owners: dict[str, str]) -> None:
     node = target
     for part in prefix:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise PolicyLoadError(f"data path {'/'.join(prefix)} conflicts", file=origin)
-    _deep_merge(node, value, origin, "/".join(prefix))
+    _deep_merge(node, value, origin, "/".join(prefix), owners)
 
 
-def _deep_merge(into: dict[str, Any], value: dict[str, Any], origin: str, at: str) -> None:
+def _deep_merge(into: dict[str, Any], value: dict[str, Any], origin: str, at: str,
+                owners: dict[str, str]) -> None:
     for k, v in value.items():
+        path = f"{at}/{k}"
         if k in into:
             if isinstance(into[k], dict) and isinstance(v, dict):
-                _deep_merge(into[k], v, origin, f"{at}/{k}")
+                _deep_merge(into[k], v, origin, path, owners)
                 continue
-            raise PolicyLoadError(f"data key {at}/{k} is defined twice (merge conflict)",
-                                  file=origin)
+            first = _owner(owners, path)
+            raise PolicyLoadError(f"data key {path} is defined twice (merge conflict with "
+                                  f"{first})", file=origin)
         into[k] = v
+        owners[path] = origin
+
+
+def _owner(owners: dict[str, str], path: str) -> str:
+    """The file that set `path` or the object holding it (its closest recorded parent)."""
+    while path:
+        if path in owners:
+            return owners[path]
+        path = path.rpartition("/")[0]
+    return "another policy file"
 
 
 def table(bundle_data: dict[str, Any], name: str) -> Any:

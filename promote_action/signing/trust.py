@@ -225,6 +225,17 @@ class TrustRoot:
             return True, ""
         return False, f"key {fpr}: " + "; ".join(reasons)
 
+    def is_trusted_at_commit_time(self, public_openssh: str, epoch_seconds: int,
+                                  namespace: str = "git") -> tuple[bool, str]:
+        """`is_trusted` at a git commit/tag time (whole seconds, UTC).
+
+        The one definition of "trusted at time T" shared by `verify` (which judges each
+        commit at its committer time) and the ledger writers (which refuse, before writing,
+        to sign a commit that verify would reject at the time the commit will carry).
+        """
+        return self.is_trusted(public_openssh, datetime.fromtimestamp(epoch_seconds, tz=UTC),
+                               namespace)
+
     def public_keys(self) -> list[str]:
         """Every listed, non-revoked key (time windows not applied), in file order."""
         out: list[str] = []

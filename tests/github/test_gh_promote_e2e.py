@@ -174,3 +174,26 @@ def test_direct_push_without_pr_is_denied_and_recorded(tmp_path: Path) -> None:
     assert _report(res)["datasets"][0]["promotion"]["entry_type"] == "denied"
     assert "direct push" in res.summary
     assert SLUG in res.summary
+
+
+def test_key_revoked_on_main_is_refused_and_nothing_is_pushed(tmp_path: Path) -> None:
+    """The action's promote mode enforces the trust root of the pushed default branch:
+    once a reviewed PR lists the bot key in ledger/revoked_signers, the merge is not
+    recorded at all (exit 2), not even as a denied entry."""
+    repo, key = _keyed_repo(tmp_path)
+    (repo.work / "ledger" / "revoked_signers").write_text(
+        " ".join((tmp_path / "bot_key.pub").read_text().split()[:2]) + "\n")
+    repo.commit_all("ledger: revoke the leaked bot key")
+    git(repo.work, "push", "-q", "origin", "main")
+    refs = git(repo.origin, "for-each-ref")
+    before, merge = _merge_dataset_pr(repo)
+    refs = refs.replace(before, merge)  # only main moved (the merge itself)
+    with FakeGitHub(FULL_NAME) as fake:
+        fake.add_pull(7, title="Add gauges", head_ref="add-gauges", merged=True,
+                      merge_commit_sha=merge)
+        fake.add_review(7, STEWARD, "APPROVED", "2026-02-09T12:00:00Z")
+        res = _promote(fake, repo, tmp_path, key, before, merge)
+    assert res.code == 2, res.out + res.err
+    assert "is revoked" in res.out + res.err and "ledger/revoked_signers" in res.out + res.err
+    assert _report(res)["datasets"][0]["promotion"]["result"] == "error"
+    assert git(repo.origin, "for-each-ref") == refs, "something was pushed"

@@ -44,6 +44,7 @@ from promote_action.ledger.readme import (  # noqa: E402
     update_dataset_readme,
 )
 from promote_action.ledger.store import LedgerView, open_repo, update_tree  # noqa: E402
+from promote_action.ledger.trustroot import TrustSource  # noqa: E402
 from promote_action.ledger.verify import verify_ledger  # noqa: E402
 from promote_action.signing.commit import create_signed_commit, create_signed_tag  # noqa: E402
 from promote_action.signing.keys import load_signing_key  # noqa: E402
@@ -68,6 +69,26 @@ def make_key(tmp: Path, name: str = "ledger", principal: str = "kfm-ledger@examp
     prefix = f"{principal} {options + ' ' if options else ''}"
     allowed.write_text(f"{prefix}{key.public_openssh}\n")
     return key_file, allowed, key
+
+
+def allowed_for(key_file: Path) -> Path:
+    """The allowed_signers file `make_key` wrote beside `key_file`."""
+    return key_file.with_name(f"{key_file.name}.allowed_signers")
+
+
+def trusted_target(repo_dir: Path, key: Any, remote: str | None = None,
+                   **kw: Any) -> LedgerTarget:
+    """A LedgerTarget whose trust root (files beside the repo, never the repo's own)
+    admits `key`: the writers refuse any key their trust root does not admit at the
+    commit time, and these tests write ledgers whatever the repo's branches say."""
+    allowed = repo_dir.with_name(f"{repo_dir.name}.allowed_signers")
+    revoked = repo_dir.with_name(f"{repo_dir.name}.revoked_signers")
+    text = allowed.read_text() if allowed.exists() else ""
+    if key.public_openssh not in text:
+        allowed.write_text(f"{text}kfm-ledger@example {key.public_openssh}\n")
+    revoked.touch()
+    return LedgerTarget(repo_dir, remote=remote, **kw,
+                        trust=TrustSource(allowed_signers=allowed, revoked_signers=revoked))
 
 
 def git_repo(path: Path, *, bare: bool = False) -> Path:
@@ -253,7 +274,7 @@ def version_id(i: int) -> str:
 
 
 def new_ledger(repo_dir: Path, key: Any, remote: str | None = None) -> LedgerTarget:
-    lt = LedgerTarget(repo_dir, remote=remote)
+    lt = trusted_target(repo_dir, key, remote)
     init_ledger(lt, key, T0)
     return lt
 

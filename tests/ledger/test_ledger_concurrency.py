@@ -12,7 +12,16 @@ import time
 from pathlib import Path
 
 import pytest
-from ledgerlib import REPO_ROOT, clone, git_repo, make_dataset, make_key, new_ledger, verify
+from ledgerlib import (
+    REPO_ROOT,
+    allowed_for,
+    clone,
+    git_repo,
+    make_dataset,
+    make_key,
+    new_ledger,
+    verify,
+)
 
 POLICY = REPO_ROOT / "fixtures" / "policy"
 N = 8
@@ -23,7 +32,8 @@ def promote_cmd(ds: Path, version: str, repo: Path, key: Path, *extra: str) -> l
             "--dataset-version-id", version, "--spec", str(ds), "--repo", str(repo),
             "--released-at", "2026-02-20T13:00:00Z", "--policy", str(POLICY),
             "--approver", "principal:github:kfm-steward", "--approver-role", "steward",
-            "--signing-key", str(key), "--engine", "embedded", *extra]
+            "--signing-key", str(key), "--allowed-signers", str(allowed_for(key)),
+            "--engine", "embedded", *extra]
 
 
 @pytest.mark.slow
@@ -58,11 +68,11 @@ WORKER = textwrap.dedent("""
     import sys
     sys.path.insert(0, {lib!r})
     from pathlib import Path
-    from ledgerlib import synthetic_quarantine, version_id
-    from promote_action.ledger.writer import LedgerTarget, append_event
+    from ledgerlib import synthetic_quarantine, trusted_target, version_id
+    from promote_action.ledger.writer import append_event
     from promote_action.signing.keys import load_signing_key
     key = load_signing_key(Path({key!r}))
-    lt = LedgerTarget(Path({repo!r}), max_attempts=100)
+    lt = trusted_target(Path({repo!r}), key, max_attempts=100)
     w = int(sys.argv[1])
     for j in range({per}):
         r = append_event(lt, synthetic_quarantine(f"worker_{{w:02d}}", version_id(j)), key)

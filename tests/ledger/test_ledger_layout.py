@@ -17,6 +17,7 @@ from ledgerlib import (
     make_key,
     new_ledger,
     synthetic_promotion,
+    trusted_target,
     verify,
     version_id,
 )
@@ -24,7 +25,7 @@ from ledgerlib import (
 from promote_action.ledger.entry import entry_path
 from promote_action.ledger.readme import LIMIT
 from promote_action.ledger.replay import Replayer
-from promote_action.ledger.writer import LedgerTarget, append_event
+from promote_action.ledger.writer import append_event
 
 REF = "refs/heads/kfm-ledger"
 
@@ -44,7 +45,7 @@ def mixed(tmp_path: Path) -> dict[str, Any]:
     for i in range(3):
         w.append(synthetic_promotion(key, "alpha_data", version_id(i)))
     w.finish()
-    lt = LedgerTarget(repo_dir)
+    lt = trusted_target(repo_dir, key)
     for i in range(3, 6):
         assert append_event(lt, synthetic_promotion(key, "alpha_data", version_id(i)),
                             key).status == "recorded"
@@ -125,7 +126,7 @@ def test_dataset_readme_is_bounded_and_log_lists_everything(tmp_path, run_cli):
         w.append(synthetic_promotion(key, "alpha_data", version_id(i)))
         w.append(synthetic_promotion(key, "beta_data", version_id(1000 + i)))
     w.finish()
-    lt = LedgerTarget(repo_dir)  # the real writer continues the bounded README
+    lt = trusted_target(repo_dir, key)  # the real writer continues the bounded README
     append_event(lt, synthetic_promotion(key, "alpha_data", version_id(n)), key)
     repo = pygit2.Repository(str(repo_dir))
     tree = repo[repo.references[REF].target].tree

@@ -18,12 +18,13 @@ from ledgerlib import (
     new_ledger,
     synthetic_promotion,
     synthetic_quarantine,
+    trusted_target,
     version_id,
 )
 from test_ledger_tamper import chain, edit, recommit, replay, set_tip
 
 from promote_action.ledger.entry import entry_digest, render_json
-from promote_action.ledger.writer import LedgerTarget, append_event
+from promote_action.ledger.writer import append_event
 
 REF = "refs/heads/kfm-ledger"
 
@@ -35,7 +36,7 @@ def cli(run_cli: Any, led: dict[str, Any], *extra: str) -> tuple[int, dict[str, 
 
 
 def grow(led: dict[str, Any], first: int, n: int) -> None:
-    lt = LedgerTarget(led["dir"])
+    lt = trusted_target(led["dir"], led["key"])
     for i in range(first, first + n):
         res = append_event(lt, synthetic_promotion(led["key"], "alpha_data", version_id(i),
                                                    at=f"2026-03-{i + 1:02d}T10:00:00Z"),
@@ -52,7 +53,7 @@ def led(tmp_path: Path, run_cli: Any) -> dict[str, Any]:
     out = {"dir": repo_dir, "allowed": allowed, "key": key, "tmp": tmp_path,
            "state": tmp_path / "state", "repo": pygit2.Repository(str(repo_dir))}
     grow(out, 0, 3)
-    append_event(LedgerTarget(repo_dir), synthetic_quarantine("alpha_data", version_id(2)),
+    append_event(trusted_target(repo_dir, key), synthetic_quarantine("alpha_data", version_id(2)),
                  key)
     code, res = cli(run_cli, out)
     assert code == 0 and res["mode"] == "full", res
@@ -154,7 +155,7 @@ def test_prefix_forgeries_fail(led, run_cli, how, why, with_state):
 def test_checkpoint_from_another_ledger(led, run_cli, tmp_path):
     other = git_repo(tmp_path / "other")
     new_ledger(other, led["key"])
-    append_event(LedgerTarget(other), synthetic_promotion(led["key"], "beta_data",
+    append_event(trusted_target(other, led["key"]), synthetic_promotion(led["key"], "beta_data",
                                                           version_id(0)), led["key"])
     r = run_cli("verify", "--repo", other, "--allowed-signers", led["allowed"],
                 "--state-dir", tmp_path / "s2", "--format", "json")

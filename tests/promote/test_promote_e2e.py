@@ -35,7 +35,7 @@ def args(env: dict, *extra: str, approver: bool = True) -> list[str]:
     out = ["promote", "--dataset-slug", SLUG, "--dataset-version-id", env["version"],
            "--spec", str(env["ds"]), "--repo", str(env["repo"]),
            "--released-at", "2026-02-20T13:00:00Z", "--policy", str(POLICY),
-           "--source-repo", "kfm/data", "--pr", "7"]
+           "--source-repo", "kfm/data", "--pr", "7", "--allowed-signers", str(env["allowed"])]
     if approver:
         out += ["--approver", "principal:github:kfm-steward", "--approver-role", "steward",
                 "--approved-at", "2026-02-20T12:59:00Z"]
@@ -125,12 +125,6 @@ def test_missing_key_exits_2_and_writes_nothing(env, run_cli, monkeypatch):
     r = run_cli(*args(env))
     assert r.code == 2 and "signing key" in r.err
     assert object_count(env["repo"]) == before
-
-
-def test_demo_key_warns_loudly(env, run_cli):
-    r = run_cli(*args(env, "--demo-key"))
-    assert r.code == 0, r.err
-    assert "WARNING" in r.err and "THROW-AWAY" in r.err
 
 
 def test_without_approval_is_denied_and_recorded(env, run_cli):
