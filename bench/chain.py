@@ -1,8 +1,9 @@
 """`validate` end to end vs the hand-wired chain a team would otherwise script.
 
 The chain, run sequentially on the same fixture, as separate commands (the way a CI script
-would wire them): `check-jsonschema` once per schema-checked document (spec, DCAT, PROV,
-each STAC document with pystac's bundled schemas, each receipt), `opa eval` on the capsule,
+would wire them): `check-jsonschema` once per schema-checked document (spec, PROV, each
+STAC document with pystac's bundled schemas, each receipt), the DCAT record expanded with
+pyld to N-Triples and checked by `pyshacl` with the KFM shapes, `opa eval` on the capsule,
 and `sha256sum -c` over the artifacts. It checks strictly less than `validate` (no
 cross-links, no policy tables, no receipts-vs-disk linkage), so it is a lower bound on what
 a hand-wired setup costs.
@@ -55,6 +56,18 @@ def _offline_stac_schemas(into: Path) -> dict[str, Path]:
     return {"collection": out / "collection.json", "item": out / "item.json"}
 
 
+_JSONLD_TO_NQUADS = """
+import json, sys
+from pyld import jsonld
+def refuse(url, options=None):
+    raise ValueError("offline: " + url)
+doc = json.load(open(sys.argv[1]))
+nq = jsonld.to_rdf(doc, {"format": "application/n-quads", "documentLoader": refuse,
+                         "base": "https://workspace.invalid/ws/catalog/dcat.jsonld"})
+open(sys.argv[2], "w").write(nq)
+"""
+
+
 def build_chain(tmp: Path) -> list[list[str]]:
     from promote_action.pipeline import evaluate_dataset
     from promote_action.resources import data_root
@@ -67,9 +80,13 @@ def build_chain(tmp: Path) -> list[list[str]]:
     # spec.yaml → JSON first: the chain is given the same inputs validate reads.
     cmds = [[cj, "--schemafile", str(schemas / "spec.schema.json"), str(DATASET / "spec.yaml")]]
     cats = spec["catalogs"]
-    if (schemas / "dcat_kfm.schema.json").exists():
-        cmds.append([cj, "--schemafile", str(schemas / "dcat_kfm.schema.json"),
-                     str(DATASET / cats["dcat"])])
+    # DCAT is linked data: a careful script expands the JSON-LD (pyld, offline) to
+    # N-Triples and runs pyshacl with the profile's shapes on the graph.
+    nquads = tmp / "dcat.nt"
+    cmds.append([sys.executable, "-c", _JSONLD_TO_NQUADS, str(DATASET / cats["dcat"]),
+                 str(nquads)])
+    cmds.append([_tool("pyshacl"), "-s", str(schemas / "shacl" / "kfm-dcat.ttl"),
+                 "-df", "nt", str(nquads)])
     if (schemas / "prov_kfm.schema.json").exists():
         cmds.append([cj, "--schemafile", str(schemas / "prov_kfm.schema.json"),
                      str(DATASET / cats["prov"])])

@@ -47,6 +47,7 @@ class PromoteRequest:
     policy_dirs: list[Path] = field(default_factory=list)
     engine: str = "auto"
     container_digest: str | None = None
+    schemas: Path | None = None  # reviewed STAC extension schemas (None: the default)
 
 
 @dataclass
@@ -111,6 +112,7 @@ def promote(req: PromoteRequest) -> PromoteResult:
     from promote_action.pipeline import evaluate_dataset
     from promote_action.report.model import build_report
     from promote_action.spec import load_spec
+    from promote_action.stac_schemas.store import explicit_store
 
     _check_request(req)
     if req.key is not None:  # before the gates run: an untrusted key can never land
@@ -120,7 +122,8 @@ def promote(req: PromoteRequest) -> PromoteResult:
     dests = destinations_for(slug, version, spec_catalogs(spec.data))
     ev = evaluate_dataset(
         req.spec, workspace=req.outputs, policy_dirs=req.policy_dirs, engine=req.engine,
-        options=Options(expected_slug=slug, expected_version_id=version),
+        options=Options(expected_slug=slug, expected_version_id=version,
+                        stac_schemas=explicit_store(req.schemas)),
         stage="promote", approvals=req.approvals, destinations=dests)
     req.ledger.destinations = load_destinations(ev.bundle.data)
     require_allowed([d for d in dests if d != "entries/"], req.ledger.destinations, slug,

@@ -1,11 +1,12 @@
-"""DCAT (JSON-LD) against the KFM DCAT profile, without a JSON-LD processor.
+"""DCAT read as linked data: JSON-LD expanded offline (pyld), the KFM profile as SHACL.
 
-A conforming JSON-LD processor would fetch remote contexts and expand every term; that
-needs the network and makes the result depend on a server. The KFM profile
-(`schemas/dcat_kfm.schema.json`) instead fixes one concrete shape: an inline @context that
-maps the dcat:, dct:, spdx: and kfm: prefixes, and compact IRIs written with exactly those
-prefixes. Real-world DCAT in other shapes (remote contexts, bare terms, dcterms:) loads
-fine and is reported as not conforming, with a pointer to what differs.
+A DCAT record is an RDF graph. It is expanded with a document loader that never touches
+the network (`linked_data.jsonld`), checked with pyshacl against the KFM DCAT shapes the
+product ships (`schemas/shacl/kfm-dcat.ttl`), and the one dcat:Dataset node is read
+into a compact, KFM-prefixed view for the cross-link checks — so `dcterms:` or `dct:`, an
+inline or a reviewed remote context, `@graph` or nesting, compact or full IRIs all mean
+the same. Problems carry a reason code and, where it can be told, the JSON pointer into
+the document as written.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from promote_action.linked_data.jsonld import JsonLdProblem, compact_iri, expand, flatten, to_rdf
+from promote_action.linked_data.view import Graph, SourceMap, node_types
 from promote_action.safeload import escape_pointer_token as tok
-from promote_action.schemas import schema_errors
 
-SCHEMA = "dcat_kfm.schema.json"
+SHAPES = "kfm-dcat.ttl"
+DATASET_IRI = "http://www.w3.org/ns/dcat#Dataset"
 DATASET_TYPE = "dcat:Dataset"
 _SPDX_URI = re.compile(r"^https?://spdx\.org/licenses/([^\s/?#()]+?)(\.html|\.json)?$")
 _OPERATORS = {"AND", "OR", "WITH"}
@@ -25,14 +28,19 @@ _OPERATORS = {"AND", "OR", "WITH"}
 
 @dataclass
 class DcatView:
-    """The dataset node of a DCAT document, and what is wrong with it."""
+    """The dataset node of a DCAT document (compact view), and what is wrong with it."""
 
     node: dict[str, Any] = field(default_factory=dict)
-    prefix: str = ""  # JSON pointer of the node in the document ("" or /@graph/<i>)
-    problems: list[tuple[str, str]] = field(default_factory=list)
+    prefix: str = ""  # JSON pointer of the node in the source document
+    keys: dict[str, str] = field(default_factory=dict)  # compact name -> source key
+    dist_pointers: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # code, ptr, msg
 
     def pointer(self, *tokens: str | int) -> str:
-        return self.prefix + "".join(f"/{tok(str(t))}" for t in tokens)
+        if not tokens:
+            return self.prefix
+        first = self.keys.get(str(tokens[0]), str(tokens[0]))
+        return self.prefix + "".join(f"/{tok(str(t))}" for t in (first, *tokens[1:]))
 
 
 def types_of(node: dict[str, Any]) -> list[str]:
@@ -42,75 +50,119 @@ def types_of(node: dict[str, Any]) -> list[str]:
     return [x for x in t if isinstance(x, str)] if isinstance(t, list) else []
 
 
-def inspect(data: Any) -> DcatView:
-    """Find the dcat:Dataset node and validate it against the profile (all problems)."""
+def inspect(data: Any, doc_rel: str = "dcat.jsonld", store: Any = None) -> DcatView:
+    """Expand, validate with SHACL, and find the one dcat:Dataset node (all problems)."""
     view = DcatView()
-    if not isinstance(data, dict):
-        view.problems.append(("", "a DCAT document must be a JSON-LD object"))
+    if not isinstance(data, dict | list):
+        view.problems.append(("D.dcat_invalid", "", "a DCAT document must be a JSON-LD "
+                              "object or array"))
         return view
-    ctx_problem = _context_problem(data.get("@context"))
-    if ctx_problem:
-        view.problems.append(("/@context", ctx_problem))
-    node, prefix = _dataset_node(data, view)
-    if node is None:
+    try:
+        expanded = expand(data, doc_rel, store)
+        nodes = {n["@id"]: n for n in flatten(expanded) if isinstance(n.get("@id"), str)}
+        rdf = to_rdf(expanded)
+    except JsonLdProblem as e:
+        view.problems.append((e.code, e.pointer, e.message))
         return view
-    view.node, view.prefix = node, prefix
-    candidate = dict(node)
-    if "@context" in data:
-        candidate["@context"] = data["@context"]
-    for pointer, msg in schema_errors(SCHEMA, candidate):
-        if pointer.startswith("/@context"):
-            if not ctx_problem:
-                view.problems.append((pointer, msg))
-            continue
-        view.problems.append((prefix + pointer, _explain(node, pointer, msg)))
+    contexts = _contexts(data, store)
+    source = SourceMap.build(data, doc_rel, contexts)
+    datasets = sorted(i for i, n in nodes.items() if DATASET_IRI in node_types(n))
+    if len(datasets) != 1:
+        seen = sorted({compact_iri(t) for n in nodes.values() for t in node_types(n)})
+        view.problems.append(("D.dcat_invalid", "/@graph" if "@graph" in data else "",
+                              f"expected exactly one node of @type {DATASET_TYPE!r}, found "
+                              f"{len(datasets)} (types present: {', '.join(seen) or 'none'})"))
+        return view
+    graph = Graph(nodes, doc_rel)
+    _fill_view(view, graph.compact(nodes[datasets[0]]), source, data)
+    _shacl(view, rdf, source)
     return view
 
 
-def _context_problem(context: Any) -> str | None:
-    if context is None:
-        return ("no @context: the KFM DCAT profile requires an inline context mapping "
-                "the dcat:, dct:, spdx: and kfm: prefixes")
-    if isinstance(context, str) or (isinstance(context, list)
-                                    and any(isinstance(c, str) for c in context)):
-        return ("remote JSON-LD context is not fetched (offline); the KFM DCAT profile "
-                "requires an inline @context mapping the dcat:, dct:, spdx: and kfm: prefixes")
-    return None
+def _contexts(data: Any, store: Any) -> list[Any]:
+    """The contexts a document names (inline ones, bundled or reviewed remote ones), for
+    mapping findings back to the keys it wrote."""
+    from promote_action.linked_data.jsonld import Loader
+
+    raw = data.get("@context") if isinstance(data, dict) else None
+    out: list[Any] = []
+    for c in raw if isinstance(raw, list) else [raw]:
+        if isinstance(c, str):
+            try:
+                doc = Loader(store)(c)["document"]
+            except JsonLdProblem:
+                continue
+            c = doc.get("@context") if isinstance(doc, dict) else None
+        if isinstance(c, dict | list):
+            out.append(c)
+    return out
 
 
-def _dataset_node(data: dict[str, Any], view: DcatView) -> tuple[dict[str, Any] | None, str]:
-    graph = data.get("@graph")
-    if graph is None:
-        if DATASET_TYPE not in types_of(data):
-            view.problems.append(("/@type", f"the top-level node must have @type "
-                                  f"{DATASET_TYPE!r} (found {data.get('@type')!r})"))
-            return None, ""
-        return data, ""
-    if not isinstance(graph, list):
-        view.problems.append(("/@graph", "@graph must be an array of nodes"))
-        return None, ""
-    found = [i for i, n in enumerate(graph) if isinstance(n, dict)
-             and DATASET_TYPE in types_of(n)]
-    if len(found) != 1:
-        seen = sorted({t for n in graph if isinstance(n, dict) for t in types_of(n)})
-        view.problems.append(("/@graph", f"expected exactly one node of @type "
-                              f"{DATASET_TYPE!r}, found {len(found)} (types present: "
-                              f"{', '.join(seen) or 'none'})"))
-        return None, ""
-    return graph[found[0]], f"/@graph/{found[0]}"
+def _fill_view(view: DcatView, node: dict[str, Any], source: SourceMap, data: Any) -> None:
+    view.node = node
+    found = source.pointer_of(node.get("@id", "")) if isinstance(node.get("@id"), str) \
+        else None
+    if found is None and isinstance(data, dict) and "@graph" not in data:
+        found = ("", data)
+    if found is None:
+        return
+    view.prefix, src = found
+    for name in node:
+        key = source.key_for(src, name)
+        if key is not None:
+            view.keys[name] = key
+    view.dist_pointers = _distribution_pointers(view, source, src)
 
 
-def _explain(node: dict[str, Any], pointer: str, msg: str) -> str:
-    """Point out the usual cause of a missing property: another prefix for the same IRI."""
-    m = re.match(r"^'([a-z]+):([A-Za-z]+)' is a required property$", msg)
-    if not pointer and m:
-        local = m.group(2)
-        want = f"{m.group(1)}:{local}"
-        near = [k for k in node if k != want and k.split(":")[-1] == local]
-        if near:
-            return (f"{msg} (found {', '.join(repr(k) for k in near)}: the KFM profile "
-                    f"requires the '{m.group(1)}:' prefix)")
-    return msg if len(msg) <= 240 else msg[:237] + "..."
+def _distribution_pointers(view: DcatView, source: SourceMap, src: dict[str, Any]
+                           ) -> list[str]:
+    """Source pointer of each distribution in the view, matched by its accessURL (a
+    graph has no order; the document does)."""
+    dists = _as_list(view.node.get("dcat:distribution"))
+    key = view.keys.get("dcat:distribution")
+    raw = src.get(key) if key is not None else None
+    items = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
+    base = view.prefix + (f"/{tok(key)}" if key is not None else "")
+    hrefs = []
+    for item in items:
+        k = source.key_for(item, "dcat:accessURL") if isinstance(item, dict) else None
+        hrefs.append(href_of(item[k]) if k is not None and isinstance(item, dict) else None)
+    out = []
+    for i, d in enumerate(dists):
+        want = href_of(d.get("dcat:accessURL")) if isinstance(d, dict) else None
+        j = next((j for j, h in enumerate(hrefs) if h is not None and h == want), None)
+        if j is None and len(items) == len(dists):
+            j = i
+        ptr = base if j is None else base + (f"/{j}" if isinstance(raw, list) else "")
+        out.append(ptr)
+        if isinstance(d, dict) and isinstance(d.get("@id"), str) and j is not None:
+            source.ids.setdefault(d["@id"], (ptr, items[j]))
+            cs = d.get("spdx:checksum")
+            ck = source.key_for(items[j], "spdx:checksum")
+            if isinstance(cs, dict) and isinstance(cs.get("@id"), str) and ck is not None \
+                    and isinstance(items[j].get(ck), dict):
+                source.ids.setdefault(cs["@id"], (f"{ptr}/{tok(ck)}", items[j][ck]))
+    return out
+
+
+def _shacl(view: DcatView, rdf: dict[str, Any], source: SourceMap) -> None:
+    from promote_action.linked_data.shacl import graph_from_dataset, validate
+
+    for v in validate(graph_from_dataset(rdf), SHAPES):
+        found = source.pointer_of(v.focus)
+        ptr, src = found if found is not None else (view.prefix, {})
+        path = compact_iri(v.path) if v.path else None
+        key = source.key_for(src, path) if path and src else None
+        pointer = ptr + (f"/{tok(key)}" if key is not None else "")
+        focus = v.focus if not v.focus.startswith("_:") else \
+            f"the blank node at {ptr or '/'}"
+        where = f"focus {focus}" + (f", path {path}" if path else "")
+        view.problems.append(("D.dcat_invalid", pointer, f"{v.message} (SHACL "
+                              f"{v.component}; {where})"))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 def href_of(value: Any) -> Any:
@@ -160,13 +212,8 @@ def expression_ids(expression: str) -> list[str]:
 
 def distributions(view: DcatView) -> list[tuple[str, Any, str | None]]:
     """(pointer, accessURL href, "sha256:<hex>" or None) for each distribution."""
-    dists = view.node.get("dcat:distribution")
-    if isinstance(dists, dict):
-        dists = [dists]
-    if not isinstance(dists, list):
-        return []
     out = []
-    for i, d in enumerate(dists):
+    for i, d in enumerate(_as_list(view.node.get("dcat:distribution"))):
         if not isinstance(d, dict):
             continue
         checksum = d.get("spdx:checksum")
@@ -177,6 +224,7 @@ def distributions(view: DcatView) -> list[tuple[str, Any, str | None]]:
             if (isinstance(algo, str) and algo.endswith("checksumAlgorithm_sha256")
                     and isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value)):
                 digest = "sha256:" + value
-        out.append((view.pointer("dcat:distribution", i), href_of(d.get("dcat:accessURL")),
-                    digest))
+        ptr = view.dist_pointers[i] if i < len(view.dist_pointers) else \
+            view.pointer("dcat:distribution", i)
+        out.append((ptr, href_of(d.get("dcat:accessURL")), digest))
     return out

@@ -1,16 +1,18 @@
-"""STAC collections and items validated by pystac, strictly offline.
+"""STAC collections and items validated by pystac and jsonschema, strictly offline.
 
-pystac's `JsonSchemaSTACValidator` starts from the core schemas it ships
+Core: pystac's `JsonSchemaSTACValidator` starts from the core schemas it ships
 (`pystac/validation/jsonschemas/`: the STAC core schemas of pystac's own STAC version plus
-GeoJSON) and fetches anything else over HTTP. A validation result must not depend on a
-server, so `OfflineValidator` refuses every schema that is not bundled: an extension
-listed in `stac_extensions` is then a named failure (`D.stac_extension_unavailable`),
-never a silent pass and never a network request.
+GeoJSON) and would fetch anything else over HTTP; `OfflineValidator` refuses every schema
+that is not bundled. pystac bundles the core schemas of one STAC version only: documents
+of an older 1.x version are migrated by pystac (`migrate_to_latest`, the step
+`pystac.read_file` performs) and the migrated object is validated against the bundled
+core; a newer version than pystac knows has no offline schema and is a failure.
 
-pystac bundles the core schemas of one STAC version only. Documents of an older 1.x
-version are first migrated by pystac (`migrate_to_latest`, the same step `pystac.read_file`
-performs) and the migrated object is validated against the bundled core schema; a
-newer version than pystac knows has no offline schema and is a failure.
+Extensions: each `stac_extensions` URL is validated, against the document as written
+(pystac's migration may rewrite extension URLs), with the schema the repository reviewed
+into its schema directory (`stac_schemas.store`): never fetched. An extension the
+directory does not hold is `D.stac_extension_unavailable` naming the command that adds
+it; a schema file that does not match its lock is `D.stac_schema_mismatch`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from promote_action.gates.base import Reason
 from promote_action.safeload import escape_pointer_token as tok
+from promote_action.stac_schemas.store import SchemaStore, SchemaUnavailable, unavailable_cause
 
 MIN_VERSION = "1.0.0"
 _VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$")
@@ -52,11 +55,8 @@ def bundled_version() -> str:
     return str(STACVersion.DEFAULT_STAC_VERSION)
 
 
-def available_offline(schema_uri: str) -> bool:
-    return schema_uri in validator().schema_cache
-
-
-def validate(data: Any, path: str, *, expect: str | None = None) -> list[Reason]:
+def validate(data: Any, path: str, *, expect: str | None = None,
+             store: SchemaStore | None = None) -> list[Reason]:
     """All findings for one STAC document (`expect`: "Collection" or "Feature")."""
     from pystac.errors import STACTypeError
     from pystac.serialization import identify_stac_object
@@ -71,7 +71,7 @@ def validate(data: Any, path: str, *, expect: str | None = None) -> list[Reason]
         out.append(reason("D.stac_invalid", "/type",
                           f"expected a STAC {expect}, found type {data.get('type')!r}"))
         return out
-    out += _extension_reasons(data, path)
+    out += _extension_reasons(data, path, store if store is not None else SchemaStore(None))
     version = data.get("stac_version")
     problem = _version_problem(version)
     if problem:
@@ -87,19 +87,55 @@ def validate(data: Any, path: str, *, expect: str | None = None) -> list[Reason]
     return out
 
 
-def _extension_reasons(data: dict[str, Any], path: str) -> list[Reason]:
+def _extension_reasons(data: dict[str, Any], path: str, store: SchemaStore) -> list[Reason]:
     exts = data.get("stac_extensions", [])
     if not isinstance(exts, list):
         return []  # the core schema reports the wrong type
     out = []
     for i, uri in enumerate(exts):
-        if isinstance(uri, str) and not available_offline(uri):
-            out.append(Reason("D.stac_extension_unavailable",
-                              f"STAC extension schema {uri} is not available offline, so "
-                              f"the fields it defines cannot be validated; remove the "
-                              f"extension or the fields it governs", path,
-                              f"/stac_extensions/{i}"))
+        if not isinstance(uri, str):
+            continue  # the core schema reports it
+        ptr = f"/stac_extensions/{i}"
+        try:
+            errors = _extension_errors(store, uri, data)
+        except SchemaUnavailable as e:
+            out.append(_unavailable(e, uri, path, ptr, store))
+            continue
+        out += [Reason("D.stac_extension_invalid", f"{msg} (STAC extension {uri})", path,
+                       pointer) for pointer, msg in errors]
     return out
+
+
+def _extension_errors(store: SchemaStore, uri: str, data: dict[str, Any]
+                      ) -> list[tuple[str, str]]:
+    """Violations of one extension schema; a `$ref` the directory cannot serve surfaces
+    as the SchemaUnavailable behind jsonschema's resolution error."""
+    from referencing.exceptions import Unresolvable
+
+    try:
+        errors = list(store.validator(uri).iter_errors(data))
+    except Unresolvable as e:
+        cause = unavailable_cause(e)
+        if cause is None:
+            raise SchemaUnavailable(uri, f"schema {uri} has an unresolvable $ref: {e}") from e
+        raise cause from e
+    except RecursionError as e:
+        raise SchemaUnavailable(uri, f"schema {uri} recurses without end") from e
+    return sorted({(_pointer(leaf), _short(leaf.message)) for err in errors
+                   for leaf in _leaves(err)})
+
+
+def _unavailable(e: SchemaUnavailable, uri: str, path: str, ptr: str, store: SchemaStore
+                 ) -> Reason:
+    if e.mismatch:
+        return Reason("D.stac_schema_mismatch", f"STAC extension {uri}: {e.message}", path, ptr)
+    if e.url != uri.rstrip("#"):  # a schema the extension $refs
+        return Reason("D.stac_extension_unavailable", f"STAC extension {uri} needs {e.url}: "
+                      f"{e.message}", path, ptr)
+    return Reason("D.stac_extension_unavailable", f"STAC extension schema {e.url} is not in "
+                  f"{store.display} (offline), so the fields it defines cannot be validated: "
+                  f"review it and run `{store.add_command(e.url)}` (or remove the extension "
+                  f"and the fields it governs)", path, ptr)
 
 
 def _version_problem(version: Any) -> str | None:
@@ -143,6 +179,27 @@ def _core_errors(data: dict[str, Any], info: Any, version: str) -> list[tuple[st
         leaves = [_leaf(err) for err in errors]
         return sorted({(_pointer(err), _short(err.message) + note) for err in leaves})
     return []
+
+
+def _leaves(err: Any) -> list[Any]:
+    """The errors that say why, under a failed oneOf/anyOf: extension schemas branch on
+    the object kind (Item vs Collection), so branches whose `type` discriminator did not
+    match are dropped and the remaining branch's own errors are reported."""
+    if not err.context:
+        return [err]
+    branches: dict[Any, list[Any]] = {}
+    for sub in err.context:
+        branches.setdefault(sub.schema_path[0] if sub.schema_path else None, []).append(sub)
+    depth = len(err.absolute_path)
+
+    def mismatched(group: list[Any]) -> bool:
+        return any(e.validator in ("const", "enum") and len(e.absolute_path) == depth + 1
+                   and e.absolute_path[-1] == "type" for e in group)
+
+    viable = [g for g in branches.values() if not mismatched(g)]
+    if len(viable) != 1:
+        return [_leaf(err)]
+    return [leaf for sub in viable[0] for leaf in _leaves(sub)]
 
 
 def _leaf(err: Any) -> Any:

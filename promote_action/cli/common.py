@@ -18,6 +18,12 @@ def add_policy_flags(p: argparse.ArgumentParser) -> None:
                         "on PATH, else embedded); default: %(default)s")
 
 
+def add_schemas_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--schemas", type=Path, metavar="DIR",
+                   help="reviewed STAC extension schemas with their lock file (default: "
+                        "schemas/stac under the repository root; never fetched)")
+
+
 def add_format_flag(p: argparse.ArgumentParser, choices: list[str], default: str = "text"
                     ) -> None:
     p.add_argument("--format", choices=choices, default=default,

@@ -17,6 +17,7 @@ _ENV = {
     "comment": "KFM_COMMENT", "repo": "KFM_REPO", "remote": "KFM_REMOTE",
     "report_dir": "KFM_REPORT_DIR", "signing_key_file": "KFM_SIGNING_KEY_FILE",
     "checkpoint": "KFM_CHECKPOINT", "state_dir": "KFM_STATE_DIR",
+    "schemas": "KFM_SCHEMAS",
 }
 
 
@@ -41,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "(default: ledger/allowed_signers)")
     p.add_argument("--signing-key-file", type=Path, help="OpenSSH ed25519 key file; the "
                    "action passes the secret in KFM_SIGNING_KEY instead")
+    p.add_argument("--schemas", help="reviewed STAC extension schema dir in the repo, read "
+                   "from the base commit (default: schemas/stac)")
     p.add_argument("--comment", choices=["true", "false"], help="post the PR comment")
     p.add_argument("--report-dir", type=Path, help="where the JSON report goes "
                    "(default: $RUNNER_TEMP)")
@@ -84,6 +87,7 @@ def options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         signing_key_file=Path(key_file) if key_file else None,
         checkpoint=_value(args, "checkpoint", "") or None,
         state_dir=_value(args, "state_dir", "") or None,
+        schemas=_value(args, "schemas", "schemas/stac"),
     )
 
 

@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
     "quarantine": "promote_action.cli.quarantine",
     "github": "promote_action.cli.github",
     "keygen": "promote_action.cli.keygen",
+    "schemas": "promote_action.cli.schemas",
 }
 
 

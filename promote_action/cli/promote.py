@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from promote_action.cli.common import add_format_flag, add_policy_flags, emit
+from promote_action.cli.common import add_format_flag, add_policy_flags, add_schemas_flag, emit
 from promote_action.cli.ledger_flags import add_ledger_flags, add_writer_flags
 
 EPILOG = """\
@@ -49,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--staged-patch", type=Path, metavar="FILE", help="write a git bundle of "
                    "the would-be ledger commit (and tag) instead of committing")
     add_policy_flags(p)
+    add_schemas_flag(p)
     add_format_flag(p, ["text", "json"])
     p.set_defaults(func=run)
 
@@ -107,7 +108,8 @@ def build_request(args: argparse.Namespace) -> Any:
         released_at=released_at, git_commit=git_commit, ledger=target(args), key=key,
         source={"repo": args.source_repo, "pr": args.pr, "merge_commit": merge},
         outputs=args.outputs, dry_run=args.dry_run, staged_patch=args.staged_patch,
-        policy_dirs=args.policy, engine=args.engine, container_digest=args.container_digest)
+        policy_dirs=args.policy, engine=args.engine, container_digest=args.container_digest,
+        schemas=args.schemas)
 
 
 def run(args: argparse.Namespace) -> int:

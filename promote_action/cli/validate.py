@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from promote_action.cli.common import add_format_flag, add_policy_flags, emit, write_atomic
+from promote_action.cli.common import (
+    add_format_flag,
+    add_policy_flags,
+    add_schemas_flag,
+    emit,
+    write_atomic,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--require-provenance", action="store_true",
                    help="gate G: build provenance is mandatory")
     add_policy_flags(p)
+    add_schemas_flag(p)
     add_format_flag(p, ["text", "json", "github", "sarif", "junit"])
     p.add_argument("--report", type=Path, help="also write the JSON report here")
     p.add_argument("--decision-out", type=Path, help="also write the decision record here")
@@ -33,13 +40,15 @@ def run(args: argparse.Namespace) -> int:
     from promote_action.pipeline import evaluate_dataset
     from promote_action.report.model import build_report
     from promote_action.report.reporters import REPORTER_BY_NAME, render_json
+    from promote_action.stac_schemas.store import explicit_store
 
     ev = evaluate_dataset(
         args.spec, workspace=args.workspace,
         options=Options(expected_slug=args.dataset_slug,
                         expected_version_id=args.dataset_version_id,
                         require_sbom=args.require_sbom,
-                        require_provenance=args.require_provenance),
+                        require_provenance=args.require_provenance,
+                        stac_schemas=explicit_store(args.schemas)),
         policy_dirs=args.policy, engine=args.engine, stage="check",
     )
     report = build_report(ev)

@@ -12,11 +12,14 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from promote_action.digests import Workspace
 from promote_action.errors import InputError, MissingFileError
 from promote_action.safeload import Document, load_document
+
+if TYPE_CHECKING:
+    from promote_action.stac_schemas.store import SchemaStore
 
 
 class Status(enum.StrEnum):
@@ -61,6 +64,8 @@ class Options:
     expected_version_id: str | None = None
     require_sbom: bool = False
     require_provenance: bool = False
+    # Reviewed STAC extension schemas (None: no directory, every extension is missing).
+    stac_schemas: SchemaStore | None = None
 
 
 @dataclass

@@ -56,6 +56,10 @@ class Run:
 
 
 def check(ctx: GateContext) -> GateResult:
+    if ctx.options.stac_schemas is None:
+        from promote_action.stac_schemas.store import default_store
+
+        ctx.options.stac_schemas = default_store(ctx.workspace.root)
     raw = ctx.spec.get("catalogs")
     run = Run(ctx, raw if isinstance(raw, dict) else {})
     dataset_iri = check_dcat(run)
@@ -79,9 +83,9 @@ def check_dcat(run: Run) -> str | None:
     data = run.load(rel, "dcat", "D.dcat_missing", "dcat")
     if data is None:
         return None
-    view = dcat.inspect(data)
-    for pointer, msg in view.problems:
-        run.add("D.dcat_invalid", f"not a KFM DCAT record: {msg}", rel, pointer)
+    view = dcat.inspect(data, rel, ctx.options.stac_schemas)
+    for code, pointer, msg in view.problems:
+        run.add(code, f"not a KFM DCAT record: {msg}", rel, pointer)
     node = view.node
     if not node:
         return None
@@ -198,7 +202,8 @@ def check_stac(run: Run) -> None:
 
 def _check_collection(run: Run, rel: str, data: Any, items: list[str]) -> list[str]:
     """Validate the collection; return the item documents it links to."""
-    run.reasons += stac.validate(data, rel, expect="Collection")
+    run.reasons += stac.validate(data, rel, expect="Collection",
+                                  store=run.ctx.options.stac_schemas)
     if not isinstance(data, dict):
         return []
     _identity(run, rel, "/id", data.get("id"), "/kfm:dataset_version_id",
@@ -243,7 +248,8 @@ def _stac_links(run: Run, rel: str, data: dict[str, Any], required: dict[str, st
 
 
 def _check_item(run: Run, rel: str, data: Any, coll_rel: str) -> list[Claim]:
-    run.reasons += stac.validate(data, rel, expect="Feature")
+    run.reasons += stac.validate(data, rel, expect="Feature",
+                                  store=run.ctx.options.stac_schemas)
     if not isinstance(data, dict):
         return []
     _stac_links(run, rel, data, {"collection": coll_rel})
@@ -270,9 +276,9 @@ def check_prov(run: Run, dataset_iri: str | None) -> None:
     data = run.load(rel, "prov", "D.prov_missing", "prov")
     if data is None:
         return
-    graph = prov.inspect(data)
-    for pointer, msg in graph.problems:
-        run.add("D.prov_invalid", msg, rel, pointer)
+    graph = prov.inspect(data, rel, ctx.options.stac_schemas)
+    for code, pointer, msg in graph.problems:
+        run.add(code, msg, rel, pointer)
     claims, generated = [], []
     for ent in graph.entities.values():
         if ent.location is None or (isinstance(ent.location, str)
@@ -299,7 +305,7 @@ def _dataset_entity(run: Run, rel: str, graph: prov.ProvGraph, iri: str | None) 
     dcat_rel = run.rel("dcat")
     if iri is None or dcat_rel is None or graph.format is None:
         return
-    ent = graph.entities.get(iri)
+    ent = graph.entity(iri)
     if ent is None:
         section = "/@graph" if graph.format == "prov-o" else "/entity"
         run.add("D.link_missing", f"no PROV entity for the dataset {iri} (the DCAT @id), "

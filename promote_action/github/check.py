@@ -15,6 +15,7 @@ from promote_action.github.context import GitHubEnv
 from promote_action.github.outputs import warning_command
 from promote_action.github.runner import ActionOptions, evaluate_dir, exit_code, publish
 from promote_action.report.markdown import RenderContext
+from promote_action.stac_schemas.store import SchemaStore
 
 
 def export_policies(repo: Path, ref: str, dirs: list[str], dest: Path) -> list[Path]:
@@ -25,6 +26,13 @@ def export_policies(repo: Path, ref: str, dirs: list[str], dest: Path) -> list[P
         if exported is not None:
             out.append(exported)
     return out
+
+
+def export_schemas(repo: Path, ref: str, subdir: str, dest: Path) -> SchemaStore:
+    """The schema directory as it is at `ref`: like the policy, a PR cannot bring the
+    schemas it is judged by (a missing directory: no extension reviewed yet)."""
+    exported = export_dir(repo, ref, subdir.strip("/"), dest)
+    return SchemaStore(exported, subdir.strip("/"))
 
 
 def run_check(env: GitHubEnv, opts: ActionOptions) -> int:
@@ -45,8 +53,10 @@ def run_check(env: GitHubEnv, opts: ActionOptions) -> int:
     outcomes, annotations = [], []
     with tempfile.TemporaryDirectory(prefix="kfm-base-policy-") as tmp:
         policy = export_policies(opts.repo, pr.base_sha, opts.policy_dirs, Path(tmp))
+        schemas = export_schemas(opts.repo, pr.base_sha, opts.schemas, Path(tmp) / "schemas")
         for d in changes.datasets:
-            outcome, notes = evaluate_dir(opts.repo, d, policy, opts.engine)
+            outcome, notes = evaluate_dir(opts.repo, d, policy, opts.engine,
+                                          stac_schemas=schemas)
             outcomes.append(outcome)
             annotations += notes
     for f in [*policy_changes, *changes.trust_files]:

@@ -23,7 +23,7 @@ from promote_action.errors import UsageError
 from promote_action.github.api import PROMOTE_MARKER, GitHubClient, PullInfo
 from promote_action.github.approvals import approvals_from_reviews
 from promote_action.github.changes import discover
-from promote_action.github.check import export_policies
+from promote_action.github.check import export_policies, export_schemas
 from promote_action.github.context import GitHubEnv
 from promote_action.github.outputs import error_command
 from promote_action.github.runner import ActionOptions, evaluate_dir, publish
@@ -54,13 +54,15 @@ def run_promote(env: GitHubEnv, opts: ActionOptions) -> int:
     with tempfile.TemporaryDirectory(prefix="kfm-policy-") as tmp:
         policy = export_policies(opts.repo, push.after, opts.policy_dirs, Path(tmp))
         approvals = _approvals(client, pr, policy) if changes.datasets else []
+        schemas = export_schemas(opts.repo, push.after, opts.schemas, Path(tmp) / "schemas")
         for d in changes.datasets:
             outcome, notes = evaluate_dir(opts.repo, d, policy, opts.engine, stage="promote",
-                                          approvals=approvals)
+                                          approvals=approvals, stac_schemas=schemas)
             annotations += notes
             if outcome.report is not None:
                 code, outcome.promotion = _promote_one(env, opts, d, outcome.report, pr,
-                                                       push.after, approvals, policy)
+                                                       push.after, approvals, policy,
+                                                       schemas.directory)
             else:
                 code = 2
             codes.append(code)
@@ -92,7 +94,8 @@ def _approvals(client: GitHubClient, pr: PullInfo | None, policy: list[Path]
 
 def _promote_one(env: GitHubEnv, opts: ActionOptions, directory: str, report: dict[str, Any],
                  pr: PullInfo | None, sha: str, approvals: list[Approval],
-                 policy: list[Path]) -> tuple[int, dict[str, Any]]:
+                 policy: list[Path], schemas: Path | None
+                 ) -> tuple[int, dict[str, Any]]:
     argv = [sys.executable, "-m", "promote_action", "promote",
             "--dataset-slug", report["dataset_slug"],
             "--dataset-version-id", report["dataset_version_id"],
@@ -108,6 +111,8 @@ def _promote_one(env: GitHubEnv, opts: ActionOptions, directory: str, report: di
                  "--approved-at", a.approved_at]
     for p in policy:
         argv += ["--policy", str(p)]
+    if schemas is not None:
+        argv += ["--schemas", str(schemas)]
     if opts.signing_key_file:
         argv += ["--signing-key", str(opts.signing_key_file)]
     child_env = dict(os.environ)

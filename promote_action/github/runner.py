@@ -39,6 +39,7 @@ class ActionOptions:
     report_dir: Path | None = None
     checkpoint: str | None = None  # verify: continue from it (verify --since)
     state_dir: str | None = None  # verify: where verified state is kept between runs
+    schemas: str = "schemas/stac"  # reviewed STAC extension schemas, read from the base
 
     def trust_argv(self) -> list[str]:
         """`--allowed-signers` (and `--revoked-signers` when the file beside it exists)
@@ -56,15 +57,17 @@ class ActionOptions:
 
 def evaluate_dir(repo: Path, directory: str, policy_dirs: Sequence[Path], engine: str,
                  *, stage: str = "check", approvals: Sequence[Any] = (),
-                 ) -> tuple[DatasetOutcome, list[str]]:
+                 stac_schemas: Any = None) -> tuple[DatasetOutcome, list[str]]:
     """Judge one dataset dir; an unreadable dataset is an outcome, not a crash."""
+    from promote_action.gates.base import Options
     from promote_action.pipeline import evaluate_dataset
     from promote_action.report.model import build_report
     from promote_action.report.reporters import render_github
 
     try:
         ev = evaluate_dataset(repo / directory, policy_dirs=list(policy_dirs), engine=engine,
-                              stage=stage, approvals=approvals)
+                              stage=stage, approvals=approvals,
+                              options=Options(stac_schemas=stac_schemas))
     except Error as e:
         msg = e.diagnostics()
         return (DatasetOutcome(directory, error=msg),

@@ -34,6 +34,8 @@ SCENARIOS = {
         "test_readme_use_it.py::test_use_it_and_audit_it",
     "Auditor's guide": "test_readme_use_it.py::test_use_it_and_audit_it",
     "Development": "test_readme_dev.py::test_development",
+    "STAC extensions: `schemas add`": "test_readme_stac_schemas.py::"
+                                      "test_stac_extensions_schemas_add",
 }
 
 _FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)\s*$")

@@ -141,23 +141,33 @@ def test_label_missing_and_plan_problems_are_reported_together(wells: Path) -> N
     assert codes(gate_c(wells)) == {"C.label_missing", "C.redaction_not_in_prov"}
 
 
-# --- the PROV reader -----------------------------------------------------------------------
+# --- the PROV model gate C reads (catalogs.prov, shared with gate D) ----------------------
+
+def _inspect(doc: Any) -> Any:
+    from promote_action.catalogs import prov
+
+    return prov.inspect(doc, "catalog/prov.json")
+
 
 def test_reads_prov_json_lists_and_bundles() -> None:
     doc = {
-        "activity": {"a1": {}},
-        "wasGeneratedBy": {"_:g": [{"prov:entity": "e1", "prov:activity": "a1"},
-                                   {"prov:entity": "e2", "prov:activity": "a1"}]},
-        "bundle": {"b": {"activity": {"a2": {}},
-                         "wasGeneratedBy": {"_:h": {"prov:entity": "e1",
-                                                    "prov:activity": "a2"}}}},
+        "prefix": {"ex": "https://example.org/"},
+        "activity": {"ex:a1": {}},
+        "entity": {"ex:e1": {}, "ex:e2": {}},
+        "wasGeneratedBy": {"_:g": [{"prov:entity": "ex:e1", "prov:activity": "ex:a1"},
+                                   {"prov:entity": "ex:e2", "prov:activity": "ex:a1"}]},
+        "bundle": {"ex:b": {"activity": {"ex:a2": {}},
+                            "wasGeneratedBy": {"_:h": {"prov:entity": "ex:e1",
+                                                       "prov:activity": "ex:a2"}}}},
     }
-    g = c_sensitivity.read_prov(doc)
-    assert g.activities == {"a1", "a2"}
-    assert g.generated_by == {"e1": {"a1", "a2"}, "e2": {"a1"}}
+    g = _inspect(doc)
+    assert set(g.activities) == {"https://example.org/a1", "https://example.org/a2"}
+    assert g.generated_by("ex:e1") == ["https://example.org/a1", "https://example.org/a2"]
+    assert g.generated_by("ex:e2") == ["https://example.org/a1"]
+    assert g.has_activity("ex:a2") and not g.has_activity("ex:a3")
 
 
-def test_reads_prov_o_jsonld() -> None:
+def test_reads_prov_o_jsonld_with_inverse_and_qualified_generation() -> None:
     doc = {
         "@context": {"prov": "http://www.w3.org/ns/prov#"},
         "@graph": [
@@ -167,9 +177,11 @@ def test_reads_prov_o_jsonld() -> None:
             {"@id": "e3", "prov:qualifiedGeneration": {"prov:activity": {"@id": "act2"}}},
         ],
     }
-    g = c_sensitivity.read_prov(doc)
-    assert g.activities == {"act", "act2"}
-    assert g.generated_by == {"e1": {"act"}, "e2": {"act"}, "e3": {"act2"}}
+    g = _inspect(doc)
+    assert set(g.activities) == {"act", "act2"}  # relative ids, as written
+    assert [(e, a) for e, a, _ in g.generations] == [("e1", "act"), ("e2", "act"),
+                                                     ("e3", "act2")]
+    assert g.problems == []
 
 
 def test_reads_shared_prov_json_examples() -> None:
@@ -177,13 +189,16 @@ def test_reads_shared_prov_json_examples() -> None:
     from tests_support import SHARED_DATA
 
     bundle = json.loads((SHARED_DATA / "prov" / "bundle1.json").read_text())
-    assert c_sensitivity.read_prov(bundle).activities == {"ex:a1", "ex:aa1"}
+    assert set(_inspect(bundle).activities) == {"http://example.org/a1",
+                                                "http://example.org/aa1"}
     gen = json.loads((SHARED_DATA / "prov" / "generation1.json").read_text())
-    g = c_sensitivity.read_prov(gen)  # a generation without an activity links nothing
-    assert g.activities == set() and g.generated_by == {}
+    g = _inspect(gen)  # a generation without an activity links nothing
+    assert g.activities == {} and g.generations == []
 
 
-@pytest.mark.parametrize("junk", [[], "text", {"activity": [1, 2]}, {"wasGeneratedBy": 3}])
+@pytest.mark.parametrize("junk", [[], "text", {"activity": [1, 2]}, {"wasGeneratedBy": 3},
+                                  {"activity": {"a1": {}}}])
 def test_malformed_prov_reads_as_empty(junk: Any) -> None:
-    g = c_sensitivity.read_prov(junk)
-    assert g.activities == set() and g.generated_by == {}
+    g = _inspect(junk)
+    assert g.format is None and g.activities == {} and g.generations == []
+    assert [c for c, _, _ in g.problems] == ["D.prov_invalid"]

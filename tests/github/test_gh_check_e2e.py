@@ -175,3 +175,45 @@ def test_no_dataset_change_posts_nothing(tmp_path: Path) -> None:
         assert not fake.calls("POST", r"/comments$")
     assert res.code == 0 and res.outputs["decision"] == "pass"
     assert "no dataset changed" in res.summary
+
+
+def test_stac_extension_schemas_come_from_the_base_branch(tmp_path: Path) -> None:
+    import json
+
+    from tests_support import SHARED_DATA
+
+    from promote_action.stac_schemas.fetch import add
+
+    ext = SHARED_DATA / "stac-extensions"
+    if not ext.is_dir():
+        pytest.skip("shared STAC extension schemas are absent")
+    proj = "https://stac-extensions.github.io/projection/v1.2.0/schema.json"
+    view = "https://stac-extensions.github.io/view/v1.0.0/schema.json"
+    repo = make_repo(tmp_path)
+    add(repo.work / "schemas" / "stac", [str(ext / "projection/v1.2.0/schema.json"),
+                                         str(ext / "_referenced/proj-v0.7/projjson.schema.json"),
+                                         str(ext / "_referenced/geojson/Geometry.json")])
+    repo.commit_all("review the projection extension")
+
+    def declare(exts: list[str]):  # type: ignore[no-untyped-def]
+        def mutate(ds: Path) -> None:
+            item = ds / "catalog/stac/items/gauges.json"
+            data = json.loads(item.read_text())
+            data["stac_extensions"] = exts
+            data["properties"].update({"proj:code": "EPSG:4326", "view:azimuth": 10})
+            item.write_text(json.dumps(data, indent=2))
+            if view in exts:  # the PR also brings the schema it wants to be judged by
+                add(repo.work / "schemas" / "stac", [str(ext / "view/v1.0.0/schema.json")])
+        return mutate
+
+    base, head = _open_pr(repo, "with-proj", declare([proj]))
+    with FakeGitHub() as fake:
+        res = _check(fake, repo, tmp_path, "opened", base, head)
+    assert res.code == 0, res.out + res.err
+    git(repo.work, "checkout", "-q", "main")
+    base, head = _open_pr(repo, "with-view", declare([proj, view]))
+    with FakeGitHub() as fake:
+        res = _check(fake, repo, tmp_path, "opened", base, head, number=8)
+        body = fake.comments[8][0]["body"]
+    assert res.code == 1
+    assert "D.stac_extension_unavailable" in body and "schemas add --dir schemas/stac" in body

@@ -72,8 +72,29 @@ def many_json_values(box: Sandbox) -> None:
     p.write_text(json.dumps(spec, indent=2).replace('"@@"', "[" + "1," * 3_500_000 + "1]"))
 
 
+def huge_jsonld_graph(box: Sandbox) -> None:
+    p = box.ds / "catalog" / "dcat.jsonld"
+    doc: dict[str, Any] = json.loads(p.read_text())
+    ctx = doc.pop("@context")
+    nodes = [{"@id": f"https://x.example/d/{i}", "@type": "dcat:Distribution"}
+             for i in range(40_000)]
+    p.write_text(json.dumps({"@context": ctx, "@graph": [doc, *nodes]}))
+
+
+def jsonld_scoped_context_bomb(box: Sandbox) -> None:
+    p = box.ds / "catalog" / "dcat.jsonld"
+    doc: dict[str, Any] = json.loads(p.read_text())
+    node: dict[str, Any] = {"foaf:name": "leaf"}
+    for level in range(55):
+        ctx = {f"t{level}_{i}": f"https://x.example/v{level}#{i}" for i in range(60)}
+        node = {"@context": ctx, "@type": "foaf:Agent", "foaf:member": node}
+    doc["dct:title"] = node
+    p.write_text(json.dumps(doc))
+
+
 GENERATORS: dict[str, Callable[[Sandbox], None]] = {
     f.__name__: f for f in (huge_scalar, over_yaml_limit, file_50mb, many_yaml_nodes,
                             invalid_utf8_prov, overlong_utf8_dcat, utf16_spec_json,
-                            deep_json_item, many_json_values)
+                            deep_json_item, many_json_values, huge_jsonld_graph,
+                            jsonld_scoped_context_bomb)
 }
