@@ -1,11 +1,12 @@
 """Evidence resolver: every EvidenceRef `{uri, digest}` must resolve to bytes with that digest.
 
-A uri is either a workspace-relative path or `kfm://evidence/sha256:<hex>`, a content
-address: any workspace file whose bytes hash to it. The capsule records each ref, whether
-it resolved and, if not, why (`detail`), and the policy (gate F) denies when there are
-none or any fails. Resolution never leaves the workspace and never touches the network:
-other schemes are unresolved, and a relative path that tries to escape (`..`, absolute,
-symlink out) is bad input (exit 2), exactly like every other path a spec names.
+A uri is a workspace-relative path, an object URI (`s3://`, `https://`, …: hashed through
+the store layer, with the credentials of the environment), or
+`kfm://evidence/sha256:<hex>`, a content address: any workspace file whose bytes hash
+to it. The capsule records each ref, whether it resolved and, if not, why (`detail`),
+and the policy (gate F) denies when there are none or any fails. Other schemes are
+unresolved, and a relative path that tries to escape (`..`, absolute, symlink out) is
+bad input (exit 2), exactly like every other path a spec names.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from promote_action.digests import Workspace, hash_file, is_sha256_digest
 from promote_action.errors import MissingFileError
 from promote_action.gates.base import GateContext
+from promote_action.remote import is_uri
 
 CONTENT_URI = re.compile(r"^kfm://evidence/(sha256:[0-9a-f]{64})$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -54,6 +56,9 @@ def resolve_evidence(ctx: GateContext) -> list[dict[str, Any]]:
                               f"content-addressed as {found}" if found
                               else "no workspace file has this digest"))
             continue
+        if is_uri(uri):
+            out.append(_object_entry(ctx, i, uri, want))
+            continue
         if uri.startswith("kfm://") or _SCHEME.match(uri):
             out.append(_entry(uri, want, None, "unsupported uri (workspace path or "
                               "kfm://evidence/sha256:<hex> only; nothing is fetched)"))
@@ -66,6 +71,18 @@ def resolve_evidence(ctx: GateContext) -> list[dict[str, Any]]:
         out.append(_entry(uri, want, actual, "" if actual == want
                           else f"file hashes to {actual}"))
     return out
+
+
+def _object_entry(ctx: GateContext, i: int, uri: str, want: str) -> dict[str, Any]:
+    """An EvidenceRef naming an object in storage: hashed (and pinned) like artifacts;
+    an unreadable object is bad input (exit 2), a changed one is unresolved."""
+    obj = ctx.remote.parse(uri, file=ctx.spec_path, field=f"/evidence/{i}/uri")
+    ctx.remote.hash([obj])
+    fault = ctx.remote.fault(obj.uri)
+    if fault is not None:
+        return _entry(uri, want, None, fault[1])
+    actual = ctx.remote.digest(obj.uri)
+    return _entry(uri, want, actual, "" if actual == want else f"object hashes to {actual}")
 
 
 def _entry(uri: str, want: str, actual: str | None, detail: str) -> dict[str, Any]:

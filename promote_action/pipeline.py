@@ -8,7 +8,7 @@ judged by different code than the PR check that preceded it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from promote_action.policy.capsule import Approval, build_capsule
 from promote_action.policy.decision import Decision, evaluate
 from promote_action.policy.engines import select_engine
 from promote_action.quarantine import quarantine_state
+from promote_action.remote import is_uri
 from promote_action.spec import Spec, load_spec
 
 
@@ -63,21 +64,48 @@ def run_gates(ctx: GateContext) -> list[GateResult]:
 def precompute_artifact_digests(ctx: GateContext) -> None:
     """Hash every declared artifact in parallel up front; gates then read the cache.
 
-    Unsafe paths raise here (exit 2) before any gate runs; a missing artifact is left as
-    `actual=None` for the gates to report.
+    Workspace files and objects in storage are hashed side by side (the store layer
+    streams objects on its own threads while local files hash here). Unsafe paths and
+    URIs, and objects that cannot be read at all, raise (exit 2) before any gate runs; a
+    missing workspace artifact is left as `actual=None` for the gates to report, and so
+    is an object that changed while it was read (gate E reports the fault).
     """
-    from promote_action.errors import MissingFileError
+    import threading
 
-    present = []
-    for rel in ctx.artifact_paths():
+    from promote_action.errors import Error, MissingFileError
+
+    present, remote = [], []
+    for i, rel in enumerate(ctx.artifact_paths()):
+        ctx.link(rel)
+        if is_uri(rel):
+            remote.append(ctx.remote.parse(rel, file=ctx.spec_path,
+                                           field=f"/artifacts/{i}/path"))
+            continue
         try:
             ctx.workspace.resolve(rel, file=ctx.spec_path, field="/artifacts")
         except MissingFileError:
-            ctx.link(rel)
             continue
         present.append(rel)
-    for rel, digest in ctx.workspace.digest_many(present).items():
+    failure: list[Error] = []
+
+    def fetch() -> None:
+        try:
+            ctx.remote.hash(remote)
+        except Error as e:
+            failure.append(e)
+
+    worker = threading.Thread(target=fetch, name="kfm-remote", daemon=True)
+    if remote:
+        worker.start()
+    local = ctx.workspace.digest_many(present)
+    if remote:
+        worker.join()
+    if failure:
+        raise failure[0]
+    for rel, digest in local.items():
         ctx.link(rel).actual = digest
+    for obj in remote:
+        ctx.link(obj.uri).actual = ctx.remote.digest(obj.uri)
 
 
 def gate_f_result(decision: Decision) -> GateResult:
@@ -99,8 +127,12 @@ def evaluate_dataset(
     stage: str = "check",
     approvals: Sequence[Approval] = (),
     destinations: Sequence[str] = (),
+    publish: Callable[[GateContext], dict[str, Any]] | None = None,
 ) -> Evaluation:
-    """Run everything up to the Decision. Raises `Error` only for input it cannot judge."""
+    """Run everything up to the Decision. Raises `Error` only for input it cannot judge.
+
+    `publish` (promote --publish-to) maps the gates' verified artifacts to their
+    destinations; its result is the capsule's `publish` section the policy judges."""
     from promote_action.spec import find_spec
 
     spec_file = find_spec(spec_path)
@@ -123,8 +155,9 @@ def evaluate_dataset(
     results = run_gates(ctx)
     ctx.facts["quarantine"] = quarantine_state(ctx)
     ctx.facts["evidence"] = resolve_evidence(ctx)
+    publish_request = publish(ctx) if publish is not None else None
     capsule = build_capsule(ctx, results, stage=stage, approvals=approvals,
-                            destinations=destinations)
+                            destinations=destinations, publish=publish_request)
     from promote_action.schemas import require_valid
 
     require_valid("promote_capsule.schema.json", capsule, file="<capsule>")

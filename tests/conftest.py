@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 from tests_support import FAIL_DIR, FIXTURES, PASS_DIR, REPO, SHARED, SHARED_DATA
 
+# Object-storage servers on 127.0.0.1 (moto S3, an HTTP object server, a fault proxy).
+pytest_plugins = ["store_servers"]
+
 __all__ = ["FAIL_DIR", "FIXTURES", "PASS_DIR", "REPO", "SHARED", "SHARED_DATA"]
 
 if (SHARED / "bin" / "opa").exists() and not shutil.which("opa"):

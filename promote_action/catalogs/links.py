@@ -7,6 +7,11 @@ next to every other problem, so nothing here raises. Hrefs are resolved the way 
 browser resolves a relative URL against the document that contains it (the document's
 own directory), normalised with `posixpath.normpath`, then confinement and existence go
 through the `Workspace` rules shared by the whole product.
+
+An absolute object URI (`s3://`, `gs://`, `az://`, `https://`, `file://`) is followed only
+when, in its normal form, it is one of the spec's artifacts: that object was hashed once
+for the run, and the catalog's claim is compared with that pin. Any other absolute URI
+is never fetched (no catalog can make the gate read an object the spec does not name).
 """
 
 from __future__ import annotations
@@ -26,6 +31,21 @@ def is_external(href: str) -> bool:
     """An absolute URI (https:, kfm:, urn:…) names something outside the dataset
     directory; it is never fetched (no network), so it cannot be a published file."""
     return bool(_SCHEME.match(href)) or href.startswith("//")
+
+
+def artifact_uri(ctx: GateContext, href: object) -> str | None:
+    """The artifact key when `href` is an object URI naming one of the spec's artifacts
+    (compared in normal form), else None."""
+    if not isinstance(href, str):
+        return None
+    norm = ctx.remote.normalize(href)
+    return norm if norm is not None and norm in ctx.artifact_paths() else None
+
+
+def followed(ctx: GateContext, href: object) -> bool:
+    """Whether a link is judged at all: relative hrefs, and object URIs of artifacts."""
+    return not (isinstance(href, str) and is_external(href)) or artifact_uri(ctx, href) \
+        is not None
 
 
 def join_href(doc_rel: str, href: str) -> str | None:
@@ -55,9 +75,13 @@ def resolve(ctx: GateContext, doc_rel: str, pointer: str, href: object, what: st
 
     if not isinstance(href, str) or not href:
         return bad("D.link_broken", "is not a non-empty string href")
+    uri = artifact_uri(ctx, href)
+    if uri is not None:
+        return Target(uri)
     if is_external(href):
         return bad("D.link_broken", "must be a relative href inside the dataset directory "
-                   "(absolute URIs are not followed)")
+                   "or the URI of one of the spec's artifacts (other absolute URIs are not "
+                   "followed)")
     rel = join_href(doc_rel, href)
     if rel is None:
         return bad("D.href_outside_workspace",
@@ -110,10 +134,15 @@ def verify_claims(ctx: GateContext, claims: list[Claim], reasons: list[Reason]) 
         if c.digest is None:
             continue  # reported by the profile, or by `record_artifacts` for artifacts
         link = ctx.links.get(c.target)
-        actual = link.actual if link is not None and link.actual else ctx.digest(c.target)
+        actual = link.actual if link is not None and link.actual else None
+        if actual is None and ctx.remote.normalize(c.target) is not None:
+            continue  # an object that could not be hashed: gate E reports why
+        if actual is None:
+            actual = ctx.digest(c.target)
         if c.digest != actual:
             reasons.append(Reason(f"D.digest_mismatch_{c.kind}",
-                                  f"{c.target}: {c.doc} claims {c.digest}, the file on disk "
+                                  f"{c.target}: {c.doc} claims {c.digest}, the "
+                                  f"{'object' if is_external(c.target) else 'file on disk'} "
                                   f"is {actual}", c.doc, c.pointer))
 
 

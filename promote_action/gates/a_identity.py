@@ -12,6 +12,7 @@ from typing import Any
 
 from promote_action.digests import find_collisions
 from promote_action.gates.base import GateContext, GateResult, Reason, result
+from promote_action.remote import is_uri
 from promote_action.spec import SLUG_RE, VERSION_ID_RE, VERSION_LABEL_RE
 
 ID = "A"
@@ -63,7 +64,10 @@ def _declared_paths(spec: dict[str, Any]) -> list[tuple[str, str]]:
     """(pointer, path) for every workspace path the spec declares."""
     out: list[tuple[str, str]] = []
     for i, art in enumerate(spec.get("artifacts") or []):
-        if isinstance(art, dict) and isinstance(art.get("path"), str):
+        # Object URIs are not checked out on any filesystem: object keys are
+        # case-sensitive, so `s3://b/A.csv` and `s3://b/a.csv` are two objects.
+        if isinstance(art, dict) and isinstance(art.get("path"), str) \
+                and not is_uri(art["path"]):
             out.append((f"/artifacts/{i}/path", art["path"]))
     raw_cats = spec.get("catalogs")
     cats: dict[str, Any] = raw_cats if isinstance(raw_cats, dict) else {}

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from promote_action.digests import Workspace
 from promote_action.errors import InputError, MissingFileError
+from promote_action.remote import RemoteObjects, is_uri
 from promote_action.safeload import Document, load_document
+from promote_action.store.settings import StoreSettings
 
 if TYPE_CHECKING:
     from promote_action.stac_schemas.store import SchemaStore
@@ -66,6 +68,8 @@ class Options:
     require_provenance: bool = False
     # Reviewed STAC extension schemas (None: no directory, every extension is missing).
     stac_schemas: SchemaStore | None = None
+    # Object-storage settings; None: from the process environment on first use.
+    store: StoreSettings | None = None
 
 
 @dataclass
@@ -97,7 +101,12 @@ class GateContext:
     policy_data: dict[str, Any] = field(default_factory=dict)
     links: dict[str, ArtifactLink] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
+    remote: RemoteObjects = field(default_factory=RemoteObjects)
     _docs: dict[str, Document] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.remote.settings is None:
+            self.remote.settings = self.options.store
 
     def load(self, rel: str, *, field: str = "") -> Document:
         """Load a workspace document (JSON/YAML) once; raises InputError/MissingFileError."""
@@ -135,10 +144,19 @@ class GateContext:
         return self.links.setdefault(artifact_path, ArtifactLink())
 
     def artifact_paths(self) -> list[str]:
+        """Each artifact's key: its workspace path as written, or the normal form of its
+        object URI (so every document that names the object is compared with one key)."""
         arts = self.spec.get("artifacts")
         if not isinstance(arts, list):
             return []
-        return [a["path"] for a in arts if isinstance(a, dict) and isinstance(a.get("path"), str)]
+        return [self.artifact_key(a["path"], i) for i, a in enumerate(arts)
+                if isinstance(a, dict) and isinstance(a.get("path"), str)]
+
+    def artifact_key(self, path: str, index: int | None = None) -> str:
+        if not is_uri(path):
+            return path
+        where = "/artifacts" if index is None else f"/artifacts/{index}/path"
+        return self.remote.parse(path, file=self.spec_path, field=where).uri
 
     def file_of(self, rel: str) -> Path:
         return self.workspace.resolve(rel, file=self.spec_path)

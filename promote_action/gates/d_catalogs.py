@@ -19,6 +19,7 @@ from promote_action.catalogs import dcat, prov, stac
 from promote_action.catalogs.links import (
     Claim,
     expect_link,
+    followed,
     is_external,
     record_artifacts,
     resolve,
@@ -110,12 +111,35 @@ def check_dcat(run: Run) -> str | None:
                     f"the spec's artifacts, so no gate checks what it publishes", rel, pointer)
         claims.append(Claim("dcat", rel, pointer + "/spdx:checksum/spdx:checksumValue",
                             target.rel, digest))
+        _download_url(run, rel, view, pointer, target.rel)
     run.claims += claims
     record_artifacts(ctx, "dcat", (rel, view.pointer("dcat:distribution")), claims,
                      artifacts, run.reasons, "add a dcat:distribution whose dcat:accessURL "
                      "resolves to it, with its spdx:checksum")
     iri = node.get("@id")
     return iri if isinstance(iri, str) else None
+
+
+def _download_url(run: Run, rel: str, view: dcat.DcatView, pointer: str, target: str
+                  ) -> None:
+    """A distribution's `dcat:downloadURL`, when given, must name the same file or
+    object as its `dcat:accessURL`: two URLs for one distribution must not serve
+    different bytes under one checksum."""
+    dists = view.node.get("dcat:distribution")
+    nodes = dists if isinstance(dists, list) else [dists]
+    node = next((d for i, d in enumerate(nodes) if isinstance(d, dict) and pointer ==
+                 (view.dist_pointers[i] if i < len(view.dist_pointers)
+                  else view.pointer("dcat:distribution", i))), None)
+    href = dcat.href_of(node.get("dcat:downloadURL")) if isinstance(node, dict) else None
+    if href is None:
+        return
+    where = pointer + "/dcat:downloadURL"
+    found = resolve(run.ctx, rel, where, href, "dcat:downloadURL")
+    if found.reason is not None:
+        run.reasons.append(found.reason)
+    elif found.rel != target:
+        run.add("D.link_mismatch", f"dcat:downloadURL {href!r} names {found.rel}, but the "
+                f"distribution's dcat:accessURL names {target}", rel, where)
 
 
 def _identity(run: Run, rel: str, id_ptr: str, ident: Any, vid_ptr: str, vid: Any) -> None:
@@ -169,8 +193,8 @@ def check_stac(run: Run) -> None:
     ctx = run.ctx
     raw = ctx.spec.get("artifacts")
     arts: list[Any] = raw if isinstance(raw, list) else []
-    spatial = [a["path"] for a in arts if isinstance(a, dict) and a.get("spatial") is True
-               and isinstance(a.get("path"), str)]
+    spatial = [ctx.artifact_key(a["path"]) for a in arts if isinstance(a, dict)
+               and a.get("spatial") is True and isinstance(a.get("path"), str)]
     coll_rel = run.rel("stac_collection")
     items_raw = run.cats.get("stac_items")
     items = [i for i in items_raw if isinstance(i, str)] if isinstance(items_raw, list) else []
@@ -255,7 +279,7 @@ def _check_item(run: Run, rel: str, data: Any, coll_rel: str) -> list[Claim]:
     _stac_links(run, rel, data, {"collection": coll_rel})
     claims = []
     for pointer, href, digest in stac.assets(data):
-        if isinstance(href, str) and is_external(href):
+        if not followed(run.ctx, href):
             continue
         target = resolve(run.ctx, rel, pointer + "/href", href, "asset href")
         if target.reason is not None:
@@ -281,8 +305,7 @@ def check_prov(run: Run, dataset_iri: str | None) -> None:
         run.add(code, msg, rel, pointer)
     claims, generated = [], []
     for ent in graph.entities.values():
-        if ent.location is None or (isinstance(ent.location, str)
-                                    and is_external(ent.location)):
+        if ent.location is None or not followed(ctx, ent.location):
             continue
         target = resolve(ctx, rel, ent.location_pointer, ent.location, "entity location")
         if target.reason is not None:

@@ -6,9 +6,14 @@ and parameter set, and every published artifact is the output of some receipted 
 Anything unverifiable fails the gate; all problems of all receipts are reported at once.
 
 Decisions worth knowing:
-- uris are workspace-relative paths (the same confinement as every other path): a uri
-  that escapes the workspace is unjudgeable input (exit 2), a scheme (``https://``) is a
-  finding, since gate E cannot recompute a digest it cannot read.
+- uris are workspace-relative paths (the same confinement as every other path) or object
+  URIs (``s3://``, ``gs://``, ``az://``, ``https://``, ``file://``), hashed through the
+  store layer once per run. A uri that escapes the workspace, a malformed object URI or an
+  object that cannot be read (credentials, 403, 404, timeouts) is unjudgeable input
+  (exit 2); any other scheme is a finding, since gate E cannot recompute its digest.
+- an object that changed while it was hashed, or whose length differs from what the
+  store or the spec (`artifacts[].size`) states, is a finding (`E.object_changed`,
+  `E.size_mismatch`): those bytes were never judged, so they are never promoted.
 - `params_digest` must be a sha256 digest always, and equal the RFC 8785 digest of the
   spec's `params` document when the spec names one.
 - `validation.report_digest` must be the digest of one of the spec's `evidence` files
@@ -29,6 +34,7 @@ from promote_action import receipts as rc
 from promote_action.digests import is_sha256_digest
 from promote_action.errors import MissingFileError
 from promote_action.gates.base import GateContext, GateResult, Reason, result
+from promote_action.remote import is_uri
 from promote_action.spec import canonical_digest
 
 ID = "E"
@@ -64,7 +70,7 @@ def check(ctx: GateContext) -> GateResult:
         reasons.extend(_files(ctx, rel, doc.data, "inputs"))
         reasons.extend(_files(ctx, rel, doc.data, "outputs"))
         for _, uri, claimed in rc.file_refs(doc.data, "outputs"):
-            if _SCHEME.match(uri):
+            if _SCHEME.match(uri) and not is_uri(uri):
                 continue
             art = artifacts.get(_norm(ctx, uri))
             if art is not None:
@@ -78,12 +84,51 @@ def check(ctx: GateContext) -> GateResult:
                 f"published artifact {art!r} is not an output of any run receipt "
                 f"({', '.join(str(r) for r in rels)})", ctx.spec_path, f"/artifacts/{j}/path"))
     ctx.facts["receipts"] = facts
+    reasons.extend(_object_faults(ctx))
     return result(ID, TITLE, reasons)
 
 
 def _norm(ctx: GateContext, rel: str) -> str:
-    """One spelling per file (`./a/b` == `a/b`); unsafe spellings raise (exit 2)."""
+    """One spelling per file (`./a/b` == `a/b`) or object (normal URI form); unsafe
+    spellings raise (exit 2)."""
+    if is_uri(rel):
+        return ctx.remote.parse(rel, file=ctx.spec_path).uri
     return str(ctx.workspace.check_relative(rel, file=ctx.spec_path))
+
+
+def _object_faults(ctx: GateContext) -> list[Reason]:
+    """Artifacts in storage that changed while hashed, or are not the declared size."""
+    out = []
+    raw = ctx.spec.get("artifacts")
+    arts = raw if isinstance(raw, list) else []
+    for j, art in enumerate(arts):
+        if not isinstance(art, dict) or not isinstance(art.get("path"), str):
+            continue
+        key = ctx.artifact_key(art["path"], j)
+        fault = ctx.remote.fault(key)
+        if fault is not None:
+            out.append(Reason(fault[0], fault[1], ctx.spec_path, f"/artifacts/{j}/path"))
+            continue
+        size = art.get("size")
+        have = _size_of(ctx, key) if isinstance(size, int) else None
+        if have is not None and size != have:
+            out.append(Reason("E.size_mismatch", f"{key}: the spec declares {size} bytes, "
+                              f"the artifact has {have}", ctx.spec_path,
+                              f"/artifacts/{j}/size"))
+    return out
+
+
+def _size_of(ctx: GateContext, key: str) -> int | None:
+    """Size of a pinned object or an existing workspace file (None: not available)."""
+    pin = ctx.remote.pins.get(key)
+    if pin is not None:
+        return pin.size
+    if is_uri(key):
+        return None
+    try:
+        return ctx.file_of(key).stat().st_size
+    except (MissingFileError, OSError):
+        return None
 
 
 def _params_digest(ctx: GateContext, reasons: list[Reason]) -> str | None:
@@ -100,8 +145,19 @@ def _evidence_digests(ctx: GateContext) -> set[str] | None:
     if not isinstance(refs, list) or not refs:
         return None
     out = set()
+    objects = {}
     for i, ref in enumerate(refs):
         uri = ref.get("uri") if isinstance(ref, dict) else None
+        if isinstance(uri, str) and is_uri(uri):
+            objects[i] = ctx.remote.parse(uri, file=ctx.spec_path, field=f"/evidence/{i}/uri")
+    ctx.remote.hash(objects.values())
+    for i, ref in enumerate(refs):
+        uri = ref.get("uri") if isinstance(ref, dict) else None
+        if i in objects:
+            digest = ctx.remote.digest(objects[i].uri)
+            if digest is not None:
+                out.add(digest)
+            continue
         if isinstance(uri, str) and uri.startswith(_CONTENT_PREFIX):
             # content-addressed evidence: the resolver (gate F) proves such a file exists
             if is_sha256_digest(uri[len(_CONTENT_PREFIX):]):
@@ -172,12 +228,17 @@ def _files(ctx: GateContext, rel: str, data: Any, side: str) -> list[Reason]:
     out = []
     refs = rc.file_refs(data, side)
     local = []
+    remote = []
     for i, uri, claimed in refs:
+        if is_uri(uri):
+            obj = ctx.remote.parse(uri, file=rel, field=f"/{side}/{i}/uri")
+            remote.append((i, obj.uri, claimed))
+            continue
         if _SCHEME.match(uri):
             out.append(Reason("E.uri_not_local",
-                              f"{rel}: {side}[{i}] {uri!r} is not a workspace path; gate E "
-                              "can only verify files that are part of the dataset",
-                              rel, f"/{side}/{i}/uri"))
+                              f"{rel}: {side}[{i}] {uri!r} is neither a workspace path nor "
+                              "an object URI (s3, gs, az, abfs, https, file); gate E can only "
+                              "verify bytes it can read", rel, f"/{side}/{i}/uri"))
             continue
         try:
             ctx.workspace.resolve(uri, file=rel, field=f"/{side}/{i}/uri")
@@ -186,11 +247,20 @@ def _files(ctx: GateContext, rel: str, data: Any, side: str) -> list[Reason]:
                               "the dataset directory", rel, f"/{side}/{i}/uri"))
             continue
         local.append((i, uri, claimed))
+    ctx.remote.hash(ctx.remote.parse(u) for _, u, _ in remote)
     actual = ctx.workspace.digest_many([uri for _, uri, _ in local])
-    for i, uri, claimed in local:
-        have = actual[_norm(ctx, uri)]
+    checked = [(i, uri, claimed, actual[_norm(ctx, uri)], "the file on disk")
+               for i, uri, claimed in local]
+    for i, uri, claimed in remote:
+        fault = ctx.remote.fault(uri)
+        if fault is not None:
+            out.append(Reason(fault[0], f"{rel}: {side}[{i}] {fault[1]}", rel,
+                              f"/{side}/{i}/uri"))
+            continue
+        checked.append((i, uri, claimed, ctx.remote.digest(uri) or "", "the object"))
+    for i, uri, claimed, have, what in sorted(checked):
         if is_sha256_digest(claimed) and claimed != have:
             out.append(Reason("E.digest_mismatch",
-                              f"{rel}: {side}[{i}] {uri!r} is recorded as {claimed} but the "
-                              f"file on disk hashes to {have}", rel, f"/{side}/{i}/digest"))
+                              f"{rel}: {side}[{i}] {uri!r} is recorded as {claimed} but "
+                              f"{what} hashes to {have}", rel, f"/{side}/{i}/digest"))
     return out

@@ -30,6 +30,7 @@ from promote_action.ledger.entry import (
     ENTRY_VERSIONS,
     entry_digest,
     entry_path,
+    pointer_path,
     render_json_fast,
     tag_name,
     version_dir,
@@ -304,6 +305,12 @@ class CommitChecker:
                 raise Bad(f"catalog copy {c['path']} does not match the manifest digest")
         if manifest.get("policy", {}).get("decision_id") != entry.get("decision_id"):
             raise Bad("manifest decision_id differs from the entry's")
+        from promote_action.ledger.published import published_problem
+
+        pointer = oids.get(pointer_path(entry["dataset_slug"]))
+        why = published_problem(manifest, self.read(pointer) if pointer else None)
+        if why:
+            raise Bad(why)
 
     def preset_tags(self, refs: dict[str, str]) -> None:
         """The kfm/ tags (name -> object id) as read once by `tag_refs`."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from promote_action.gates.base import GateContext, GateResult
+from promote_action.remote import is_uri
 
 CAPSULE_VERSION = "v1"
 
@@ -27,18 +28,21 @@ class Approval:
 
 
 def build_capsule(ctx: GateContext, results: Sequence[GateResult], *, stage: str,
-                  approvals: Sequence[Approval] = (), destinations: Sequence[str] = ()
-                  ) -> dict[str, Any]:
+                  approvals: Sequence[Approval] = (), destinations: Sequence[str] = (),
+                  publish: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`publish` (only with `promote --publish-to`): the requested root and the exact
+    destination URI of every object, so the policy judges each write it allows."""
     spec = ctx.spec
     raw_license = spec.get("license")
     lic: dict[str, Any] = raw_license if isinstance(raw_license, dict) else {}
     artifacts = []
-    for a in spec.get("artifacts") or []:
+    for i, a in enumerate(spec.get("artifacts") or []):
         if not isinstance(a, dict) or not isinstance(a.get("path"), str):
             continue
-        link = ctx.links.get(a["path"])
-        artifacts.append({
-            "path": a["path"],
+        key = ctx.artifact_key(a["path"], i)
+        link = ctx.links.get(key)
+        entry: dict[str, Any] = {
+            "path": key,
             "media_type": a.get("media_type", ""),
             "spatial": bool(a.get("spatial", False)),
             "digest": link.actual if link else None,
@@ -48,9 +52,14 @@ def build_capsule(ctx: GateContext, results: Sequence[GateResult], *, stage: str
                 "prov": link.prov if link else None,
                 "receipt": link.receipt if link else None,
             },
-        })
+        }
+        if is_uri(key):
+            # An object in storage: the pin that publishing must find again (None when it
+            # could not be hashed consistently; gate E says why).
+            entry["object"] = ctx.remote.describe(key)
+        artifacts.append(entry)
     q = ctx.facts.get("quarantine") or {"active": False, "reason_code": None, "record": None}
-    return {
+    capsule: dict[str, Any] = {
         "capsule_version": CAPSULE_VERSION,
         "stage": stage,
         "identity": {
@@ -80,3 +89,6 @@ def build_capsule(ctx: GateContext, results: Sequence[GateResult], *, stage: str
         "approvals": [a.to_json() for a in approvals],
         "destinations": list(destinations),
     }
+    if publish is not None:
+        capsule["publish"] = publish
+    return capsule

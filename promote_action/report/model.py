@@ -41,5 +41,17 @@ def build_report(ev: Evaluation) -> dict[str, Any]:
                           if link.actual is not None},
             "catalogs": {c["path"]: c["digest"] for c in ev.capsule.get("catalogs", [])},
             "receipts": {r["path"]: r["digest"] for r in ev.capsule.get("receipts", [])},
+            **_objects(ev),
         },
     }
+
+
+def _objects(ev: Evaluation) -> dict[str, Any]:
+    """Every object in storage the run hashed (artifacts, receipt files, evidence), with
+    the pin it was hashed under; absent when the dataset names no object URIs, so reports
+    of workspace-only datasets stay as they were."""
+    pins = ev.ctx.remote.pins
+    if not pins:
+        return {}
+    return {"objects": {uri: {k: v for k, v in pin.to_json().items() if k != "uri"}
+                        for uri, pin in sorted(pins.items())}}

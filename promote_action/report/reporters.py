@@ -37,6 +37,10 @@ def render_text(report: dict[str, Any], **_: Any) -> str:
                                                                       else ""))
     for p in report["policy"]["pending"]:
         lines.append(f"  [WAIT] {p['code']}: {p['message']}")
+    for uri, o in report["digests"].get("objects", {}).items():
+        version = f" version {o['version']}" if o["version"] else ""
+        lines.append(f"  object {uri}  {o['size']} bytes  etag {o['etag']}{version}  "
+                     f"{o['digest']}")
     return "\n".join(lines) + "\n"
 
 

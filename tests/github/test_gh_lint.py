@@ -116,7 +116,7 @@ def test_action_interface() -> None:
     assert set(action["inputs"]) == {"mode", "datasets", "policy", "ledger-branch",
                                      "signing-key", "allowed-signers", "github-token",
                                      "engine", "opa-version", "comment", "python-version",
-                                     "checkpoint", "state-dir", "schemas"}
+                                     "checkpoint", "state-dir", "publish-to", "schemas"}
     assert set(action["outputs"]) == {"decision", "spec-hash", "dataset-version-id",
                                       "manifest-digest", "ledger-commit", "report-path",
                                       "checkpoint"}

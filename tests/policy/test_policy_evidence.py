@@ -44,8 +44,8 @@ def ws(tmp_path: Path) -> Path:
     (f"kfm://evidence/{OTHER}", OTHER, False, "no workspace file has this digest"),
     (f"kfm://evidence/{OTHER}", DIGEST, False, "different digest"),
     ("kfm://evidence/md5:abc", DIGEST, False, "unsupported uri"),
-    ("https://example.org/qa/notes.txt", DIGEST, False, "unsupported uri"),
-    ("file:///etc/passwd", DIGEST, False, "unsupported uri"),
+    ("ftp://example.org/qa/notes.txt", DIGEST, False, "unsupported uri"),
+    ("urn:kfm:qa:notes", DIGEST, False, "unsupported uri"),
     ("qa/notes.txt", "sha256:XYZ", False, "digest is not"),
 ])
 def test_resolution(ws: Path, uri: str, digest: str, resolved: bool, detail: str | None
@@ -59,6 +59,19 @@ def test_resolution(ws: Path, uri: str, digest: str, resolved: bool, detail: str
                                  ".git/config", "qa\\notes.txt"])
 def test_escaping_paths_are_bad_input(ws: Path, uri: str) -> None:
     with pytest.raises(UnsafePathError):
+        resolve_evidence(_ctx(ws, [{"uri": uri, "digest": DIGEST}]))
+
+
+@pytest.mark.parametrize("uri", ["file:///etc/passwd", "s3://bucket/../x",
+                                 "https://example.org/qa/notes.txt?sig=1"])
+def test_object_uris_outside_what_the_environment_allows_are_bad_input(
+        ws: Path, uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Evidence may name an object in storage (hashed through the store layer), but a
+    file:// outside the configured roots or an unsafe URI is refused before any read."""
+    from promote_action.store import BadURIError
+
+    monkeypatch.delenv("KFM_STORE_FILE_ROOTS", raising=False)
+    with pytest.raises(BadURIError):
         resolve_evidence(_ctx(ws, [{"uri": uri, "digest": DIGEST}]))
 
 
