@@ -28,30 +28,42 @@ class ManifestInputs:
     dataset_version_id: str
     spec_hash: str
     released_at: str
-    artifacts: list[dict[str, str]]  # {path, digest, media_type}
+    artifacts: list[dict[str, str]]  # {path, digest, media_type[, published_uri]}
     catalogs: list[dict[str, str]]  # {path, digest}
     report_digest: str
     policy_label: str
     decision_id: str
     approvals: list[Approval]
+    published_prefix: str | None = None  # `promote --publish-to`: <root>/<slug>/<version>/
 
 
 def build_manifest(m: ManifestInputs) -> dict[str, Any]:
-    """Exactly the contract's v1 template fields (schemas/promotion_manifest.schema.json)."""
-    return {
+    """The contract's v1 template fields (schemas/promotion_manifest.schema.json), plus,
+    for a version published to object storage, `published_prefix` and each artifact's
+    `published_uri` (absent otherwise, so unpublished manifests are unchanged)."""
+    manifest: dict[str, Any] = {
         "kfm_promotion_manifest_version": MANIFEST_VERSION,
         "dataset_slug": m.dataset_slug,
         "dataset_version_id": m.dataset_version_id,
         "spec_hash": m.spec_hash,
         "released_at": m.released_at,
-        "artifacts": [{"path": a["path"], "digest": a["digest"], "media_type": a["media_type"]}
-                      for a in sorted(m.artifacts, key=lambda a: a["path"])],
+        "artifacts": [_artifact(a) for a in sorted(m.artifacts, key=lambda a: a["path"])],
         "catalogs": [{"path": c["path"], "digest": c["digest"]}
                      for c in sorted(m.catalogs, key=lambda c: c["path"])],
         "qa": {"status": "pass", "report_digest": m.report_digest},
         "policy": {"policy_label": m.policy_label, "decision_id": m.decision_id},
         "approvals": [a.to_json() for a in m.approvals],
     }
+    if m.published_prefix is not None:
+        manifest["published_prefix"] = m.published_prefix
+    return manifest
+
+
+def _artifact(a: dict[str, str]) -> dict[str, str]:
+    out = {"path": a["path"], "digest": a["digest"], "media_type": a["media_type"]}
+    if "published_uri" in a:
+        out["published_uri"] = a["published_uri"]
+    return out
 
 
 def manifest_statement(manifest: dict[str, Any]) -> dict[str, Any]:

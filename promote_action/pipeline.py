@@ -8,7 +8,7 @@ judged by different code than the PR check that preceded it.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,8 +127,12 @@ def evaluate_dataset(
     stage: str = "check",
     approvals: Sequence[Approval] = (),
     destinations: Sequence[str] = (),
+    publish: Callable[[GateContext], dict[str, Any]] | None = None,
 ) -> Evaluation:
-    """Run everything up to the Decision. Raises `Error` only for input it cannot judge."""
+    """Run everything up to the Decision. Raises `Error` only for input it cannot judge.
+
+    `publish` (promote --publish-to) maps the gates' verified artifacts to their
+    destinations; its result is the capsule's `publish` section the policy judges."""
     from promote_action.spec import find_spec
 
     spec_file = find_spec(spec_path)
@@ -151,8 +155,9 @@ def evaluate_dataset(
     results = run_gates(ctx)
     ctx.facts["quarantine"] = quarantine_state(ctx)
     ctx.facts["evidence"] = resolve_evidence(ctx)
+    publish_request = publish(ctx) if publish is not None else None
     capsule = build_capsule(ctx, results, stage=stage, approvals=approvals,
-                            destinations=destinations)
+                            destinations=destinations, publish=publish_request)
     from promote_action.schemas import require_valid
 
     require_valid("promote_capsule.schema.json", capsule, file="<capsule>")

@@ -47,6 +47,8 @@ class PromoteRequest:
     policy_dirs: list[Path] = field(default_factory=list)
     engine: str = "auto"
     container_digest: str | None = None
+    publish_to: str | None = None  # object-store root for the controlled write
+    store_settings: Any = None  # `store.settings.StoreSettings` (from the environment)
     schemas: Path | None = None  # reviewed STAC extension schemas (None: the default)
 
 
@@ -58,6 +60,7 @@ class PromoteResult:
     append: AppendResult
     reasons: list[dict[str, str]]
     report: dict[str, Any]
+    published: list[dict[str, str]] = field(default_factory=list)
 
 
 def destinations_for(slug: str, version: str, catalogs: list[str]) -> list[str]:
@@ -120,11 +123,13 @@ def promote(req: PromoteRequest) -> PromoteResult:
     slug, version = req.dataset_slug, req.dataset_version_id
     spec = load_spec(req.spec)
     dests = destinations_for(slug, version, spec_catalogs(spec.data))
+    step = publish_step(req)
     ev = evaluate_dataset(
         req.spec, workspace=req.outputs, policy_dirs=req.policy_dirs, engine=req.engine,
         options=Options(expected_slug=slug, expected_version_id=version,
                         stac_schemas=explicit_store(req.schemas)),
-        stage="promote", approvals=req.approvals, destinations=dests)
+        stage="promote", approvals=req.approvals, destinations=dests,
+        publish=step.request if step is not None else None)
     req.ledger.destinations = load_destinations(ev.bundle.data)
     require_allowed([d for d in dests if d != "entries/"], req.ledger.destinations, slug,
                     version)
@@ -153,10 +158,24 @@ def promote(req: PromoteRequest) -> PromoteResult:
         res = _land(req, event)
         return PromoteResult("denied" if res.status == "recorded" else res.status, outcome,
                              1, res, reasons, report)
-    event = _promotion_event(req, ev, common, report_bytes, evidence)
+    published = []
+    if step is not None:  # copies first (immutable, unreferenced), then the ledger commit
+        published = [o.to_json() for o in step.execute(ev.workspace, dry_run=req.dry_run)]
+    event = _promotion_event(req, ev, common, report_bytes, evidence, step)
     res = _land(req, event)
     code = 1 if res.status == "conflict" else 0
-    return PromoteResult(res.status, "pass", code, res, [], report)
+    return PromoteResult(res.status, "pass", code, res, [], report, published)
+
+
+def publish_step(req: PromoteRequest) -> Any:
+    """The publish step for `--publish-to`, or None (nothing leaves the ledger)."""
+    if req.publish_to is None:
+        return None
+    from promote_action.store.publish_step import PublishStep
+    from promote_action.store.settings import StoreSettings
+
+    settings = req.store_settings or StoreSettings()
+    return PublishStep(req.publish_to, req.dataset_slug, req.dataset_version_id, settings)
 
 
 def _land(req: PromoteRequest, event: Event) -> AppendResult:
@@ -175,7 +194,7 @@ def decision_evidence(ev: Any, decision_bytes: bytes) -> dict[str, bytes]:
 
 
 def _promotion_event(req: PromoteRequest, ev: Any, common: dict[str, Any],
-                     report_bytes: bytes, evidence: dict[str, bytes]) -> Event:
+                     report_bytes: bytes, evidence: dict[str, bytes], step: Any) -> Event:
     from promote_action.manifest import (
         ManifestInputs,
         build_manifest,
@@ -189,10 +208,14 @@ def _promotion_event(req: PromoteRequest, ev: Any, common: dict[str, Any],
     catalogs = [{"path": c, "digest": ws.digest(c)} for c in cat_paths]
     artifacts = [{"path": a["path"], "digest": a["digest"], "media_type": a["media_type"]}
                  for a in ev.capsule["artifacts"]]
+    if step is not None:
+        for a in artifacts:
+            a["published_uri"] = step.published_uri(a["path"])
     label = ev.spec.data.get("policy_label")
     manifest = build_manifest(ManifestInputs(
         slug, version, ev.spec.identity.spec_hash, req.released_at, artifacts, catalogs,
-        sha(report_bytes), label, ev.decision.decision_id, list(req.approvals)))
+        sha(report_bytes), label, ev.decision.decision_id, list(req.approvals),
+        step.prefix if step is not None else None))
     require_valid("promotion_manifest.schema.json", manifest, file="<manifest>")
     manifest_bytes = render_json(manifest)
     files: dict[str, bytes] = {"manifest.json": manifest_bytes, "report.json": report_bytes,
@@ -208,6 +231,8 @@ def _promotion_event(req: PromoteRequest, ev: Any, common: dict[str, Any],
     inputs += [{"uri": r["path"], "digest": r["digest"]} for r in ev.capsule["receipts"]
                if r.get("digest")]
     outputs = [{"uri": f"{vdir}/{n}", "digest": sha(b)} for n, b in sorted(files.items())]
+    outputs += [{"uri": a["published_uri"], "digest": a["digest"]} for a in artifacts
+                if "published_uri" in a]
     receipt = build_receipt(
         manifest=manifest, inputs=_dedupe(inputs), outputs=outputs,
         decision_id=ev.decision.decision_id, report_digest=sha(report_bytes),
@@ -226,7 +251,8 @@ def _promotion_event(req: PromoteRequest, ev: Any, common: dict[str, Any],
                           "approvals": common["approvals"]},
                  publish={"kfm_published_pointer_version": "v1", "dataset_slug": slug,
                           "dataset_version_id": version, "manifest_digest": mdigest,
-                          "released_at": req.released_at})
+                          "released_at": req.released_at,
+                          **({"published_prefix": step.prefix} if step is not None else {})})
 
 
 def _dedupe(items: list[dict[str, str]]) -> list[dict[str, str]]:

@@ -16,6 +16,7 @@ _ENV = {
     "ledger_branch": "KFM_LEDGER_BRANCH", "allowed_signers": "KFM_ALLOWED_SIGNERS",
     "comment": "KFM_COMMENT", "repo": "KFM_REPO", "remote": "KFM_REMOTE",
     "report_dir": "KFM_REPORT_DIR", "signing_key_file": "KFM_SIGNING_KEY_FILE",
+    "publish_to": "KFM_PUBLISH_TO",
     "schemas": "KFM_SCHEMAS",
 }
 
@@ -44,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--schemas", help="reviewed STAC extension schema dir in the repo, read "
                    "from the base commit (default: schemas/stac)")
     p.add_argument("--comment", choices=["true", "false"], help="post the PR comment")
+    p.add_argument("--publish-to", metavar="URI", help="promote: copy each promoted "
+                   "version's artifacts to URI/<slug>/<version>/ (create-only, re-verified) "
+                   "with the runner's cloud credentials from the standard environment")
     p.add_argument("--report-dir", type=Path, help="where the JSON report goes "
                    "(default: $RUNNER_TEMP)")
     p.set_defaults(func=run)
@@ -81,6 +85,7 @@ def options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         comment=comment == "true", report_dir=Path(report_dir) if report_dir else None,
         signing_key=os.environ.get("KFM_SIGNING_KEY") or None,
         signing_key_file=Path(key_file) if key_file else None,
+        publish_to=_value(args, "publish_to", "") or None,
         schemas=_value(args, "schemas", "schemas/stac"),
     )
 

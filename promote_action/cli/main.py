@@ -78,6 +78,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kfm-promote: internal error: {type(e).__name__}: {' '.join(str(e).split())} "
               "(set KFM_DEBUG=1 for a traceback)", file=sys.stderr)
         return 2
+    finally:
+        _release_stores()
+
+
+def _release_stores() -> None:
+    """Drop object-store clients while the interpreter is whole: a client (its Rust HTTP
+    pool) left for interpreter shutdown can abort the process (SIGABRT) after the
+    result was printed, turning a clean exit 1 into a crash."""
+    client = sys.modules.get("promote_action.store.client")
+    if client is not None:
+        import gc
+
+        client.clear_cache()
+        gc.collect()
 
 
 def entrypoint() -> None:

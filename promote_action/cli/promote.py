@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--merge-commit", metavar="SHA", help="merge commit (default: "
                    "--released-from-commit, else HEAD of --repo)")
     p.add_argument("--container-digest", help="digest of the image this run executes in")
+    p.add_argument("--publish-to", metavar="URI",
+                   help="copy every verified artifact, create-only and re-verified, to "
+                        "URI/<slug>/<version>/<path> before the ledger commit (the prefix "
+                        "must be in data.kfm.publish_prefixes of the policy; credentials "
+                        "from the standard cloud environment)")
     add_ledger_flags(p)
     add_writer_flags(p)
     p.add_argument("--dry-run", action="store_true", help="check everything, print what "
@@ -102,6 +107,13 @@ def build_request(args: argparse.Namespace) -> Any:
         merge = commit_time(args.repo, args.merge_commit, "--merge-commit")[1]
     git_commit = merge or commit_time(args.repo, "HEAD", "--repo")[1]
     key = load_key(args, required=writing)
+    settings = None
+    if args.publish_to is not None:
+        import os
+
+        from promote_action.store.settings import StoreSettings
+
+        settings = StoreSettings.from_env(os.environ)
     return PromoteRequest(
         spec=args.spec, dataset_slug=args.dataset_slug,
         dataset_version_id=args.dataset_version_id, approvals=approvals(args, released_at),
@@ -109,7 +121,7 @@ def build_request(args: argparse.Namespace) -> Any:
         source={"repo": args.source_repo, "pr": args.pr, "merge_commit": merge},
         outputs=args.outputs, dry_run=args.dry_run, staged_patch=args.staged_patch,
         policy_dirs=args.policy, engine=args.engine, container_digest=args.container_digest,
-        schemas=args.schemas)
+        publish_to=args.publish_to, store_settings=settings, schemas=args.schemas)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     info = describe(result.append)
     out = {**info, "status": result.status, "outcome": result.outcome,
            "dataset_slug": args.dataset_slug, "dataset_version_id": args.dataset_version_id,
-           "reasons": result.reasons}
+           "reasons": result.reasons, "published": result.published}
     if args.format == "json":
         emit(json.dumps(out, indent=2, sort_keys=True) + "\n")
     else:
@@ -141,6 +153,10 @@ def render_text(out: dict[str, Any]) -> str:
         lines.append(f"  {out['message']}")
     for r in out["reasons"]:
         lines.append(f"  - {r['code']}: {r['message']}")
+    for o in out.get("published", []):
+        verb = {"would_create": "would copy", "created": "copied",
+                "exists": "already published"}.get(o["status"], o["status"])
+        lines.append(f"  {verb} {o['path']} -> {o['uri']} {o['digest']}")
     if status in ("recorded", "denied", "dry_run", "staged"):
         verb = "wrote" if status in ("recorded", "denied") else "would write"
         for path, digest in out.get("files", {}).items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from promote_action.cli.common import add_format_flag, emit
 from promote_action.cli.ledger_flags import add_ledger_flags, add_trust_flags
@@ -30,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="also re-evaluate every recorded decision from the stored capsule "
                         "and policy bundle on the embedded engine and on opa (when on PATH)"
                         "; any byte difference from decision.json fails")
+    p.add_argument("--artifacts", action="store_true",
+                   help="also re-hash every published object the ledger names (online: "
+                        "reads object storage with the standard cloud credentials); a "
+                        "missing or changed object fails, named by entry and URI")
+    p.add_argument("--dataset", metavar="SLUG",
+                   help="with --artifacts: only this dataset's published objects")
     p.add_argument("--jobs", type=int, metavar="N",
                    help="worker processes (default: by ledger size and CPU count)")
     add_format_flag(p, ["text", "json"])
@@ -45,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
     from promote_action.ledger.verify import Options, parse_checkpoint, verify_ledger
     from promote_action.ledger.writer import require_ledger
 
+    if args.dataset is not None and not args.artifacts:
+        from promote_action.errors import UsageError
+
+        raise UsageError("--dataset applies to --artifacts")
     checkpoint = parse_checkpoint(args.checkpoint) if args.checkpoint else None
     repo = open_repo(args.repo)
     trust, source = trust_source(args).load(repo, args.remote)
@@ -59,9 +70,13 @@ def run(args: argparse.Namespace) -> int:
                    replay=replayer, jobs=args.jobs)
     result = verify_ledger(repo, pygit2.Oid(hex=tip), trust, load_destinations(),
                            options=opts)
+    objects = check_artifacts(args, repo, tip) if args.artifacts and result.ok else None
     if args.format == "json":
         out = {**result.to_json(), "trust_root": source,
                "replay_engines": replayer.engine_names if replayer else []}
+        if objects is not None:
+            out["artifacts"] = {"checked": objects.checked,
+                                "findings": [f.to_json() for f in objects.findings]}
         emit(json.dumps(out, indent=2, sort_keys=True) + "\n")
     elif result.ok:
         c = result.counts
@@ -73,8 +88,33 @@ def run(args: argparse.Namespace) -> int:
              f"{c.get('denied', 0)} denied, {c.get('quarantine', 0)} quarantines, "
              f"{c.get('quarantine_release', 0)} releases){extra}; head {result.head_commit}"
              f"\ntrust root: {source}\ncheckpoint: {result.checkpoint}\n")
+        if objects is not None:
+            emit(render_objects(objects))
     else:
         f = result.failure or {}
         emit(f"ledger INVALID at entry #{f.get('seq')} (commit {f.get('commit')}): "
              f"{f.get('why')}\n")
-    return 0 if result.ok else 1
+    return 0 if result.ok and not (objects and objects.findings) else 1
+
+
+def check_artifacts(args: argparse.Namespace, repo: Any, tip: str) -> Any:
+    """`--artifacts`: re-hash the published objects of the verified tip."""
+    import os
+
+    import pygit2
+
+    from promote_action.ledger.published import check_published_objects
+    from promote_action.ledger.store import LedgerView
+    from promote_action.store.settings import StoreSettings
+
+    view = LedgerView(repo, pygit2.Oid(hex=tip))
+    return check_published_objects(view, StoreSettings.from_env(os.environ), args.dataset)
+
+
+def render_objects(report: Any) -> str:
+    if not report.findings:
+        return f"published objects OK: {report.checked} re-hashed, all match the ledger\n"
+    lines = [f"published objects INVALID: {len(report.findings)} of {report.checked}"]
+    lines += [f"  entry #{f.seq} {f.dataset_slug} {f.dataset_version_id}: {f.problem} "
+              f"{f.uri}: {f.detail}" for f in report.findings]
+    return "\n".join(lines) + "\n"

@@ -114,8 +114,24 @@ def export_dir(repo: Path, ref: str, subdir: str, dest: Path) -> Path | None:
         return None
     raw = git(repo, "archive", "--format=tar", ref, "--", subdir)
     with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
-        tar.extractall(dest, filter="data")
+        _extract(tar, dest, f"{ref[:12]}:{subdir}")
     out = dest / subdir
     if not out.is_dir():
         raise InputError(f"{subdir} at {ref[:12]} is not a directory", file=str(repo))
     return out
+
+
+def _extract(tar: tarfile.TarFile, dest: Path, origin: str) -> None:
+    """Extraction filters exist from Python 3.11.4 on; before that (e.g. Debian's 3.11.2)
+    extract only plain files and directories that stay under dest, and refuse the rest
+    rather than extract it unchecked."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(dest, filter="data")
+        return
+    members = tar.getmembers()
+    for m in members:
+        name = PurePosixPath(m.name)
+        if name.is_absolute() or ".." in name.parts or not (m.isfile() or m.isdir()):
+            raise InputError(f"{m.name} is not a plain file or directory; refusing to "
+                             "export it", file=origin)
+    tar.extractall(dest, members=members)  # noqa: S202 - every member checked above

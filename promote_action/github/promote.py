@@ -115,6 +115,11 @@ def _promote_one(env: GitHubEnv, opts: ActionOptions, directory: str, report: di
         argv += ["--schemas", str(schemas)]
     if opts.signing_key_file:
         argv += ["--signing-key", str(opts.signing_key_file)]
+    if opts.publish_to:
+        argv += ["--publish-to", opts.publish_to]
+    # The runner's environment goes to the child unchanged: the standard cloud variables
+    # (AWS_*, GOOGLE_*, AZURE_*, e.g. from an OIDC credentials step) are how `promote`
+    # reaches object storage; no credential ever passes through an action input.
     child_env = dict(os.environ)
     if opts.signing_key:
         child_env["KFM_SIGNING_KEY"] = opts.signing_key

@@ -37,6 +37,7 @@ class ActionOptions:
     allowed_signers: str = "ledger/allowed_signers"
     comment: bool = True
     report_dir: Path | None = None
+    publish_to: str | None = None  # promote: object-store root for the controlled write
     schemas: str = "schemas/stac"  # reviewed STAC extension schemas, read from the base
 
     def trust_argv(self) -> list[str]:

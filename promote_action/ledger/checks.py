@@ -30,6 +30,7 @@ from promote_action.ledger.entry import (
     ENTRY_VERSION,
     entry_digest,
     entry_path,
+    pointer_path,
     render_json_fast,
     tag_name,
     version_dir,
@@ -274,6 +275,12 @@ class CommitChecker:
                 raise Bad(f"catalog copy {c['path']} does not match the manifest digest")
         if manifest.get("policy", {}).get("decision_id") != entry.get("decision_id"):
             raise Bad("manifest decision_id differs from the entry's")
+        from promote_action.ledger.published import published_problem
+
+        pointer = oids.get(pointer_path(entry["dataset_slug"]))
+        why = published_problem(manifest, self.read(pointer) if pointer else None)
+        if why:
+            raise Bad(why)
 
     def tag(self, slug: str, version: str, commit_id: pygit2.Oid) -> None:
         from promote_action.signing.commit import split_tag_signature

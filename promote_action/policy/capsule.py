@@ -28,8 +28,10 @@ class Approval:
 
 
 def build_capsule(ctx: GateContext, results: Sequence[GateResult], *, stage: str,
-                  approvals: Sequence[Approval] = (), destinations: Sequence[str] = ()
-                  ) -> dict[str, Any]:
+                  approvals: Sequence[Approval] = (), destinations: Sequence[str] = (),
+                  publish: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`publish` (only with `promote --publish-to`): the requested root and the exact
+    destination URI of every object, so the policy judges each write it allows."""
     spec = ctx.spec
     raw_license = spec.get("license")
     lic: dict[str, Any] = raw_license if isinstance(raw_license, dict) else {}
@@ -57,7 +59,7 @@ def build_capsule(ctx: GateContext, results: Sequence[GateResult], *, stage: str
             entry["object"] = ctx.remote.describe(key)
         artifacts.append(entry)
     q = ctx.facts.get("quarantine") or {"active": False, "reason_code": None, "record": None}
-    return {
+    capsule: dict[str, Any] = {
         "capsule_version": CAPSULE_VERSION,
         "stage": stage,
         "identity": {
@@ -87,3 +89,6 @@ def build_capsule(ctx: GateContext, results: Sequence[GateResult], *, stage: str
         "approvals": [a.to_json() for a in approvals],
         "destinations": list(destinations),
     }
+    if publish is not None:
+        capsule["publish"] = publish
+    return capsule

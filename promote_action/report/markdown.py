@@ -33,7 +33,12 @@ class DatasetOutcome:
 
     @property
     def outcome(self) -> str:
-        return "error" if self.report is None else str(self.report["decision"])
+        """`error` also when the dataset passed but its promotion could not be written
+        (e.g. a signing key the trust root refuses, exit 2): the `decision` output and the
+        headline must agree with the exit code, never say `pass` for a failed job."""
+        if self.report is None or (self.promotion or {}).get("result") == "error":
+            return "error"
+        return str(self.report["decision"])
 
 
 @dataclass

@@ -122,7 +122,11 @@ def _truthy(value: str | None) -> bool:
 
 
 def _s3_config(settings: StoreSettings, uri: str) -> S3Config:
-    config: dict[str, Any] = {"conditional_put": "etag"}
+    # Create-only copies (publishing large objects) need S3's multipart copy completed
+    # with If-None-Match; R2-style header modes can be chosen via AWS_COPY_IF_NOT_EXISTS.
+    config: dict[str, Any] = {"conditional_put": "etag",
+                              "copy_if_not_exists": settings.env("AWS_COPY_IF_NOT_EXISTS")
+                              or "multipart"}
     for var, key in _S3_KEYS:
         value = settings.env(var)
         if value:

@@ -34,6 +34,7 @@ SCENARIOS = {
         "test_readme_use_it.py::test_use_it_and_audit_it",
     "Auditor's guide": "test_readme_use_it.py::test_use_it_and_audit_it",
     "Development": "test_readme_dev.py::test_development",
+    "Allow the publish prefix": "test_readme_object_storage.py::test_object_storage_section",
     "STAC extensions: `schemas add`": "test_readme_stac_schemas.py::"
                                       "test_stac_extensions_schemas_add",
 }

@@ -116,7 +116,7 @@ def test_action_interface() -> None:
     assert set(action["inputs"]) == {"mode", "datasets", "policy", "ledger-branch",
                                      "signing-key", "allowed-signers", "github-token",
                                      "engine", "opa-version", "comment", "python-version",
-                                     "schemas"}
+                                     "publish-to", "schemas"}
     assert set(action["outputs"]) == {"decision", "spec-hash", "dataset-version-id",
                                       "manifest-digest", "ledger-commit", "report-path"}
     install = next(s for s in action["runs"]["steps"] if s.get("id") == "install")
@@ -149,3 +149,15 @@ def test_action_lock_is_fully_hash_pinned() -> None:
     for dep in ("ruamel-yaml", "jsonschema", "pystac", "rfc8785", "pygit2", "pygithub",
                 "cryptography", "gordon-to-regorus", "hatchling"):
         assert dep in names, f"{dep} missing from requirements/action.lock"
+
+
+def test_promotion_workflow_promotes_on_any_default_branch() -> None:
+    """Checked here because act (tests/act) starts a workflow for every push whatever its
+    `on.push.branches` says: the trigger names no branch, so a repository whose default
+    branch is not `main` promotes too, and the promote job itself runs only for a push
+    to the default branch (the act tests run that gate)."""
+    wf = _yaml(REPO / ".github" / "workflows" / "promotion.yml")
+    assert wf["on"]["push"] == {"branches": ["**"]}, "no branch name (and no tags)"
+    gate = " ".join(wf["jobs"]["promote"]["if"].split())
+    assert gate == ("github.event_name == 'push' && github.ref == "
+                    "format('refs/heads/{0}', github.event.repository.default_branch)")

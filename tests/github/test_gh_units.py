@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from gh_harness import SHARED_DATA, git, make_repo
 from promote_action.errors import InputError
 from promote_action.github.api import GitHubApiError, GitHubClient, Review
 from promote_action.github.approvals import approvals_from_reviews, steward_roles
-from promote_action.github.changes import discover
+from promote_action.github.changes import discover, export_dir
 from promote_action.github.context import GitHubEnv
 from promote_action.github.outputs import set_outputs
 from promote_action.report.markdown import code
@@ -140,3 +142,20 @@ def test_discover_nested_and_policy_changes(tmp_path: Path) -> None:
     git(repo.work, "rm", "-rq", "a/nested")
     head3 = repo.commit_all("z")
     assert discover(repo.work, head2, head3).removed_datasets == ("a/nested",)
+
+
+@pytest.mark.parametrize("filters", [True, False], ids=["py>=3.11.4", "py<3.11.4"])
+def test_export_dir_with_and_without_tarfile_filters(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filters: bool) -> None:
+    if not filters:  # Python 3.11.0-3.11.3 have no extraction filters
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    repo = make_repo(tmp_path, local_rego="package kfm.promote\n")
+    out = export_dir(repo.work, repo.head(), "policy", tmp_path / "base")
+    assert out is not None
+    assert sorted(p.name for p in out.iterdir()) == ["local.rego", "stewards.json"]
+    assert (out / "local.rego").read_text() == "package kfm.promote\n"
+    os.symlink("/etc/passwd", repo.work / "policy" / "link.json")
+    link = repo.commit_all("a link out of the tree")
+    with pytest.raises((tarfile.TarError, InputError)):  # refused either way
+        export_dir(repo.work, link, "policy", tmp_path / "linked")
+    assert not (tmp_path / "linked" / "policy" / "link.json").exists()

@@ -33,6 +33,19 @@ HANG_TIMEOUT_S = 20.0
 # wall time is also bounded, more loosely, because CI shares 2 cores among test workers.
 CPU_LIMIT_S = float(os.environ.get("KFM_HOSTILE_CPU_LIMIT", "2.0"))
 WALL_LIMIT_S = float(os.environ.get("KFM_HOSTILE_WALL_LIMIT", "6.0"))
+
+
+def wall_limit(base: float) -> float:
+    """The wall-clock bound for a case whose unloaded bound is `base`.
+
+    CPU seconds are the budget a hostile input must not blow; wall time only catches a
+    run that waits instead of working (an engine timeout not enforced). On 2 cores shared
+    with other test workers and act runs, wall time also measures the run queue, so the
+    bound grows with the one-minute load per core. It stays below HANG_TIMEOUT_S, where
+    the harness kills a run that never returns, so a real hang still fails.
+    """
+    per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return min(base * max(1.0, per_core), HANG_TIMEOUT_S * 0.75)
 SECRET = "KFM-HOSTILE-SECRET-do-not-read"
 
 

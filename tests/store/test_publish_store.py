@@ -1,0 +1,226 @@
+"""The publisher against a real S3 protocol server (moto on 127.0.0.1): create-only
+copies, idempotent re-runs, conflicts, a store that ignores conditional writes, faults.
+
+Every failure must be one line naming the URI, and leave no object under a final key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from publish_support import (
+    MIB,
+    SLUG,
+    VERSION,
+    IgnoresConditionalWrites,
+    keys,
+    plan_for,
+    random_bytes,
+    remote_source,
+    settings,
+    sha,
+)
+
+from promote_action.errors import EXIT
+from promote_action.store.errors import (
+    ConditionalPutUnsupportedError,
+    DestinationConflictError,
+    ObjectChangedError,
+    StoreAccessError,
+)
+from promote_action.store.publish import PublishOptions, publish
+from promote_action.store.publish_plan import Source
+
+FINAL = f"processed/{SLUG}/{VERSION}/"
+SMALL = PublishOptions(small=64 * 1024)  # objects above 64 KiB take the staging path
+
+
+def one_line(err: BaseException, uri: str) -> str:
+    line = err.diagnostics()  # type: ignore[attr-defined]
+    assert uri in line and "\n" not in line, line
+    return line
+
+
+@pytest.fixture
+def lake(s3_server: Any, store_env: Any) -> dict[str, Any]:
+    env = store_env(s3_server.env)
+    bucket = s3_server.bucket()
+    small = remote_source(s3_server, bucket, "work/g/run-7/gauges.csv", b"id,flow\n1,2.5\n")
+    large = remote_source(s3_server, bucket, "work/g/run-7/tiles/a.bin", random_bytes(MIB))
+    return {"env": env, "bucket": bucket, "sources": [small, large]}
+
+
+def test_publishes_create_only_and_rerun_is_noop(lake: dict[str, Any], s3_server: Any) -> None:
+    plan = plan_for(f"s3://{lake['bucket']}/processed", lake["sources"])
+    assert [i.rel for i in plan.items] == ["gauges.csv", "tiles/a.bin"]
+    dry = publish(plan, settings(lake["env"]), SMALL, dry_run=True)
+    assert {o.status for o in dry} == {"would_create"}
+    assert keys(s3_server, lake["bucket"], "processed/") == {}  # a dry run writes nothing
+    out = publish(plan, settings(lake["env"]), SMALL)
+    assert [o.status for o in out] == ["created", "created"]
+    published = keys(s3_server, lake["bucket"], "processed/")
+    assert sorted(published) == [FINAL + "gauges.csv", FINAL + "tiles/a.bin"]
+    assert {sha(b) for b in published.values()} == {s.digest for s in lake["sources"]}
+    again = publish(plan, settings(lake["env"]), SMALL)
+    assert [o.status for o in again] == ["exists", "exists"]
+    assert keys(s3_server, lake["bucket"], "processed/") == published
+
+
+def test_cross_bucket_and_workspace_sources_stream(lake: dict[str, Any], s3_server: Any,
+                                                   tmp_path: Any) -> None:
+    from promote_action.digests import Workspace
+
+    other = s3_server.bucket()
+    data = random_bytes(300 * 1024)
+    (tmp_path / "processed").mkdir()
+    (tmp_path / "processed" / "local.bin").write_bytes(data[:100_000])
+    sources = [remote_source(s3_server, other, "x/big.bin", data),
+               Source("processed/local.bin", sha(data[:100_000]), 100_000)]
+    plan = plan_for(f"s3://{lake['bucket']}/processed", sources)
+    out = publish(plan, settings(lake["env"]), PublishOptions(
+        workspace=Workspace(tmp_path), small=64 * 1024))
+    assert {o.status for o in out} == {"created"}
+    got = keys(s3_server, lake["bucket"], "processed/")
+    assert got[FINAL + "big.bin"] == data
+    assert got[FINAL + "processed/local.bin"] == data[:100_000]
+    assert not keys(s3_server, lake["bucket"], "processed/.kfm-staging")  # cleaned up
+
+
+def test_destination_with_other_bytes_is_denied_and_nothing_is_published(
+        lake: dict[str, Any], s3_server: Any) -> None:
+    plan = plan_for(f"s3://{lake['bucket']}/processed", lake["sources"])
+    s3_server.put(lake["bucket"], FINAL + "tiles/a.bin", b"someone else's bytes")
+    with pytest.raises(DestinationConflictError) as info:
+        publish(plan, settings(lake["env"]), SMALL)
+    assert info.value.exit_code == EXIT.DENY
+    assert "already exists with other bytes" in one_line(info.value, plan.items[1].dest.uri)
+    assert sorted(keys(s3_server, lake["bucket"], "processed/")) == [FINAL + "tiles/a.bin"]
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["small", "large"])
+def test_source_replaced_after_validation_is_object_changed(
+        lake: dict[str, Any], s3_server: Any, which: int) -> None:
+    """The pin (ETag + digest) was taken at validation; other bytes now under the same
+    key are a deny, and nothing appears under the final key."""
+    plan = plan_for(f"s3://{lake['bucket']}/processed", lake["sources"])
+    src = lake["sources"][which]
+    s3_server.put(lake["bucket"], src.path.split("/", 3)[3], b"replaced")
+    with pytest.raises(ObjectChangedError) as info:
+        publish(plan, settings(lake["env"]), SMALL)
+    assert info.value.exit_code == EXIT.DENY
+    one_line(info.value, src.path)
+    assert plan.items[which].dest.uri not in {
+        f"s3://{lake['bucket']}/{k}" for k in keys(s3_server, lake["bucket"], "processed/")}
+    assert not keys(s3_server, lake["bucket"], "processed/.kfm-staging")
+
+
+def test_store_that_ignores_if_none_match_is_refused(s3_server: Any, store_env: Any) -> None:
+    proxy = IgnoresConditionalWrites(s3_server.endpoint)
+    try:
+        env = store_env(proxy.env)
+        bucket = s3_server.bucket()
+        src = remote_source(s3_server, bucket, "work/a.csv", b"a\n")
+        plan = plan_for(f"s3://{bucket}/processed", [src])
+        with pytest.raises(ConditionalPutUnsupportedError) as info:
+            publish(plan, settings(env), SMALL)
+        assert info.value.exit_code == EXIT.BAD_INPUT
+        line = one_line(info.value, f"s3://{bucket}/processed/.kfm-staging/probe/")
+        assert "ignores conditional writes" in line
+        assert keys(s3_server, bucket, "processed/") == {}  # probe cleaned, nothing copied
+    finally:
+        proxy.stop()
+
+
+@pytest.mark.parametrize(("status", "words"), [(403, "access denied (403)"), (503, "503")])
+def test_destination_faults_are_one_line_and_leave_nothing(
+        s3_server: Any, s3_faults: Any, store_env: Any, status: int, words: str) -> None:
+    env = store_env(s3_faults.env)
+    bucket = s3_server.bucket()
+    src = remote_source(s3_server, bucket, "work/a.csv", b"a,b\n")
+    plan = plan_for(f"s3://{bucket}/processed", [src])
+    s3_faults.faults.add(f"/{bucket}/{FINAL}a.csv", status=status, method="PUT", times=50)
+    with pytest.raises(StoreAccessError) as info:
+        publish(plan, settings(env), SMALL)
+    assert info.value.exit_code == EXIT.BAD_INPUT
+    assert words in one_line(info.value, plan.items[0].dest.uri)
+    assert keys(s3_server, bucket, "processed/") == {}
+
+
+def test_refuses_keys_that_climb_out_of_the_prefix() -> None:
+    from promote_action.store.errors import BadURIError
+
+    for bad in ("../escape.csv", "a//b.csv", "a/%2e%2e/b.csv", "a\\b.csv"):
+        with pytest.raises(BadURIError):
+            plan_for("s3://lake/processed", [Source(bad, sha(b""), 0)])
+
+
+def test_failed_create_only_copy_leaves_no_partial_object_and_rerun_completes(
+        s3_server: Any, s3_faults: Any, store_env: Any) -> None:
+    """The large path: the create-only multipart copy's completion fails (500s); the
+    upload is never completed, so nothing is visible under the final key; staging is
+    removed; a re-run completes the copy."""
+    env = store_env(s3_faults.env)
+    bucket = s3_server.bucket()
+    src = remote_source(s3_server, bucket, "work/big.bin", random_bytes(MIB))
+    plan = plan_for(f"s3://{bucket}/processed", [src])
+    s3_faults.faults.add(f"/{bucket}/{FINAL}big.bin", status=500, method="POST", times=50,
+                         after=1)  # the initiate passes, every completion fails
+    with pytest.raises(StoreAccessError) as info:
+        publish(plan, settings(env), SMALL)
+    one_line(info.value, plan.items[0].dest.uri)
+    assert keys(s3_server, bucket, "processed/") == {}
+    s3_faults.faults.clear()
+    assert [o.status for o in publish(plan, settings(env), SMALL)] == ["created"]
+    assert sha(keys(s3_server, bucket, "processed/")[FINAL + "big.bin"]) == src.digest
+
+
+def test_relative_paths_keep_the_pipeline_layout_and_refuse_collisions() -> None:
+    from promote_action.errors import InputError
+    from promote_action.store.publish_plan import relative_paths
+
+    run = "s3://lake/work/g/run-7"
+    assert relative_paths([f"{run}/a.parquet", f"{run}/t/b.tif", "processed/c.csv"]) == {
+        f"{run}/a.parquet": "a.parquet", f"{run}/t/b.tif": "t/b.tif",
+        "processed/c.csv": "processed/c.csv"}
+    assert relative_paths(["s3://lake/w/x.csv"]) == {"s3://lake/w/x.csv": "x.csv"}
+    with pytest.raises(InputError, match="would both be published"):
+        relative_paths(["s3://lake/w/x.csv", "gs://other/w/X.csv"])
+
+
+def test_offline_consistency_of_published_fields() -> None:
+    from promote_action.ledger.published import published_problem
+
+    prefix = f"s3://lake/processed/{SLUG}/{VERSION}/"
+    good = {"dataset_slug": SLUG, "dataset_version_id": VERSION, "published_prefix": prefix,
+            "artifacts": [{"path": "s3://lake/work/r/a.csv", "published_uri": prefix + "a.csv"},
+                          {"path": "s3://lake/work/r/t/b.tif",
+                           "published_uri": prefix + "t/b.tif"}]}
+    pointer = b'{"published_prefix": "%s"}' % prefix.encode()
+    assert published_problem(good, pointer) is None
+    moved = {**good, "artifacts": [good["artifacts"][0],
+                                   {**good["artifacts"][1], "published_uri": prefix + "b.tif"}]}
+    assert "is not" in (published_problem(moved, pointer) or "")
+    other = {**good, "published_prefix": "s3://lake/processed/other/x/"}
+    assert "does not end with" in (published_problem(other, None) or "")
+    assert "pointer names" in (published_problem(good, b'{"published_prefix": "s3://x/"}')
+                               or "")
+    bare = {"artifacts": [{"path": "a.csv"}]}
+    assert published_problem(bare, b"{}") is None
+    assert "without a published_prefix" in (published_problem(
+        {"artifacts": [{"path": "a", "published_uri": "s3://x/a"}]}, None) or "")
+    assert "the manifest does not" in (published_problem(bare, pointer) or "")
+
+
+def test_many_multi_range_objects_do_not_starve_the_read_slots(s3_server: Any,
+                                                               store_env: Any) -> None:
+    """More objects than read slots, each read in several ranges: every object must
+    finish (an object waiting for a slot must not hold one)."""
+    from promote_action.store.digest import hash_objects
+
+    env = store_env({**s3_server.env, "KFM_STORE_CONCURRENCY": "2",
+                     "KFM_STORE_CHUNK_MIB": "0.0625"})
+    bucket = s3_server.bucket()
+    data = {f"work/m/{i}.bin": random_bytes(200 * 1024) for i in range(6)}
+    uris = [s3_server.put(bucket, k, v) for k, v in data.items()]
+    pins = hash_objects(uris, settings(env))
+    assert [pins[u].digest for u in uris] == [sha(v) for v in data.values()]
