@@ -3,7 +3,9 @@
 Per entry this loop does only the work no verifier can skip: read the commit and check
 its id, check its SSH signature, look up and parse the entry, read and SHA-256 every file
 the entry lists, parse the manifest and check its DSSE envelope, parse the decision
-record, hash the entry shard's tree (the one big tree each append rewrites), read the
+record, find the policy bundle it names (in the v2 layout stored once under
+`policy/<digest hex>/` and listed only by the entry that first stored it; in v1 listed by
+every record), hash the entry shard's tree (the one big tree each append rewrites), read the
 signed tag and check its signature. It skips what `kfm-promote verify` adds on top: the
 exact-tree check at every level, the canonical-bytes check of each entry, trust windows,
 the allow-list, the cross-checks between entry, manifest, decision and policy bundle, and
@@ -89,6 +91,8 @@ def _floor(repo: pygit2.Repository) -> tuple[float, float, int]:
         _check(ed25519_verify(public_key_raw(public), sig_raw, pae), "DSSE signature")
         _check(json.loads(body)["predicate"] == manifest, "DSSE predicate")
         json.loads(files[f"{vdir}/decision.json"])
+        if entry["kfm_ledger_entry_version"] != "v1":  # the shared bundle must be there
+            tree[f"policy/{entry['policy_bundle_digest'][7:]}/index.json"]
         shard = tree[entry_path(seq).rpartition("/")[0]].id
         body = read(shard)[1]
         _check(hashlib.sha1(b"tree %d\0" % len(body) + body).digest() == shard.raw, "shard")

@@ -16,6 +16,7 @@ _ENV = {
     "ledger_branch": "KFM_LEDGER_BRANCH", "allowed_signers": "KFM_ALLOWED_SIGNERS",
     "comment": "KFM_COMMENT", "repo": "KFM_REPO", "remote": "KFM_REMOTE",
     "report_dir": "KFM_REPORT_DIR", "signing_key_file": "KFM_SIGNING_KEY_FILE",
+    "checkpoint": "KFM_CHECKPOINT", "state_dir": "KFM_STATE_DIR",
     "publish_to": "KFM_PUBLISH_TO",
     "schemas": "KFM_SCHEMAS",
 }
@@ -50,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "with the runner's cloud credentials from the standard environment")
     p.add_argument("--report-dir", type=Path, help="where the JSON report goes "
                    "(default: $RUNNER_TEMP)")
+    p.add_argument("--checkpoint", help="verify: continue from this checkpoint "
+                   "(verify --since; a full verify when its verified state is not kept)")
+    p.add_argument("--state-dir", help="verify: where the verified state is kept")
     p.set_defaults(func=run)
 
 
@@ -85,6 +89,8 @@ def options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         comment=comment == "true", report_dir=Path(report_dir) if report_dir else None,
         signing_key=os.environ.get("KFM_SIGNING_KEY") or None,
         signing_key_file=Path(key_file) if key_file else None,
+        checkpoint=_value(args, "checkpoint", "") or None,
+        state_dir=_value(args, "state_dir", "") or None,
         publish_to=_value(args, "publish_to", "") or None,
         schemas=_value(args, "schemas", "schemas/stac"),
     )

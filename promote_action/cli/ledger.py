@@ -69,6 +69,10 @@ def _view(args: argparse.Namespace) -> Any:
 
 
 def entries(view: Any, slug: str | None) -> list[dict[str, Any]]:
+    if slug is not None:  # from the dataset's verified events, not every entry
+        from promote_action.ledger.query import dataset_entries
+
+        return dataset_entries(view, slug)
     out = []
     for shard in reversed(view.list_dir("entries")):
         for name in reversed(view.list_dir(f"entries/{shard}")):

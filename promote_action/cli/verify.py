@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from promote_action.cli.common import add_format_flag, emit
@@ -21,8 +22,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_ledger_flags(p)
     p.add_argument("--remote", help="read the ledger as last fetched from this remote")
     add_trust_flags(p)
-    p.add_argument("--checkpoint", metavar="SEQ:DIGEST",
-                   help="a checkpoint printed earlier: prove the ledger only grew since")
+    since = p.add_mutually_exclusive_group()
+    since.add_argument("--checkpoint", metavar="CHECKPOINT",
+                       help="a checkpoint printed earlier (SEQ:DIGEST:COMMIT, or the older "
+                            "SEQ:DIGEST): full verify, plus proof the ledger only grew since")
+    since.add_argument("--since", metavar="CHECKPOINT",
+                       help="incremental: prove the checkpoint (SEQ:DIGEST:COMMIT) is still "
+                            "a prefix of the ledger, then verify only the entries after it "
+                            "(a full verify when no verified state for it is kept here)")
+    p.add_argument("--state-dir", type=Path, metavar="DIR",
+                   help="where verify keeps its verified state for --since (default: "
+                        "kfm-promote/verified in the repository's git directory)")
     p.add_argument("--require-tags", action="store_true",
                    help="fail when a promotion's signed tag is missing (default: tags are "
                         "checked whenever any kfm/ tag is present, since a clone may not "
@@ -48,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     from promote_action.cli.ledger_flags import target, trust_source
     from promote_action.ledger.policy_paths import load_destinations
+    from promote_action.ledger.since import verify_since
     from promote_action.ledger.store import open_repo
     from promote_action.ledger.verify import Options, parse_checkpoint, verify_ledger
     from promote_action.ledger.writer import require_ledger
@@ -57,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
         raise UsageError("--dataset applies to --artifacts")
     checkpoint = parse_checkpoint(args.checkpoint) if args.checkpoint else None
+    since = parse_checkpoint(args.since, need_commit=True) if args.since else None
     repo = open_repo(args.repo)
     trust, source = trust_source(args).load(repo, args.remote)
     replayer = None
@@ -66,10 +78,15 @@ def run(args: argparse.Namespace) -> int:
         replayer = Replayer.available()
     lt = target(args)
     tip = require_ledger(lt)
+    state_dir = args.state_dir or Path(repo.path) / "kfm-promote" / "verified"
     opts = Options(checkpoint=checkpoint, check_tags=True if args.require_tags else None,
-                   replay=replayer, jobs=args.jobs)
-    result = verify_ledger(repo, pygit2.Oid(hex=tip), trust, load_destinations(),
-                           options=opts)
+                   replay=replayer, jobs=args.jobs, state_dir=state_dir)
+    if since is not None:
+        result = verify_since(repo, pygit2.Oid(hex=tip), trust, load_destinations(), since,
+                              opts)
+    else:
+        result = verify_ledger(repo, pygit2.Oid(hex=tip), trust, load_destinations(),
+                               options=opts)
     objects = check_artifacts(args, repo, tip) if args.artifacts and result.ok else None
     if args.format == "json":
         out = {**result.to_json(), "trust_root": source,
@@ -84,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
         if replayer:
             extra += (f", {result.replayed} decisions replayed byte for byte on "
                       f"{' and '.join(replayer.engine_names)}")
+        if result.mode == "since":
+            extra += (f"; incremental: {result.checked} new entries checked after "
+                      f"checkpoint #{since.seq if since else 0}")
+        elif result.note:
+            extra += f"; {result.note}"
         emit(f"ledger OK: {result.entries} entries ({c.get('promotion', 0)} promotions, "
              f"{c.get('denied', 0)} denied, {c.get('quarantine', 0)} quarantines, "
              f"{c.get('quarantine_release', 0)} releases){extra}; head {result.head_commit}"

@@ -38,6 +38,8 @@ class ActionOptions:
     allowed_signers: str = "ledger/allowed_signers"
     comment: bool = True
     report_dir: Path | None = None
+    checkpoint: str | None = None  # verify: continue from it (verify --since)
+    state_dir: str | None = None  # verify: where verified state is kept between runs
     publish_to: str | None = None  # promote: object-store root for the controlled write
     schemas: str = "schemas/stac"  # reviewed STAC extension schemas, read from the base
 

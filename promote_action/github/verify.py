@@ -52,15 +52,26 @@ def unrecorded_merges(opts: ActionOptions, branch_ref: str, ledger_ref: str
     return missing
 
 
+def since_flags(opts: ActionOptions) -> list[str]:
+    """With a checkpoint from an earlier run: `--since` it (incremental when the verified
+    state is kept in the state dir, else a full verify that also proves the checkpoint)."""
+    flags = ["--since", opts.checkpoint] if opts.checkpoint else []
+    if opts.state_dir:
+        flags += ["--state-dir", str(opts.repo / opts.state_dir)]
+    return flags
+
+
 def run_verify(env: GitHubEnv, opts: ActionOptions) -> int:
     git(opts.repo, "fetch", "--no-tags", "--quiet", opts.remote,
         f"+refs/heads/{opts.ledger_branch}:refs/remotes/{opts.remote}/{opts.ledger_branch}")
     proc = subprocess.run([sys.executable, "-m", "promote_action", "verify", "--repo",
                            str(opts.repo), "--ledger-branch", opts.ledger_branch,
-                           "--remote", opts.remote, *opts.trust_argv()],
+                           "--remote", opts.remote, *opts.trust_argv(), *since_flags(opts)],
                           capture_output=True, text=True, check=False)
     sys.stdout.write(proc.stdout)
     sys.stderr.write(proc.stderr)
+    checkpoint = next((line.split(": ", 1)[1] for line in proc.stdout.splitlines()
+                       if line.startswith("checkpoint: ")), "")
     missing = unrecorded_merges(opts, "HEAD", f"refs/remotes/{opts.remote}/{opts.ledger_branch}")
     lines = ["## kfm-promote verify", "",
              ("✅ ledger verified" if proc.returncode == 0 else "❌ ledger verification "
@@ -75,5 +86,6 @@ def run_verify(env: GitHubEnv, opts: ActionOptions) -> int:
                                   "entry", title="kfm-promote unrecorded merge"))
     append_summary(env.summary_file, "\n".join(lines) + "\n")
     decision = "pass" if proc.returncode == 0 and not missing else "deny"
-    set_outputs(env.output_file, {"decision": decision})
+    set_outputs(env.output_file, {"decision": decision,
+                                  "checkpoint": checkpoint if proc.returncode == 0 else ""})
     return proc.returncode or (1 if missing else 0)

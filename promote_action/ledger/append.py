@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ import pygit2
 
 from promote_action.errors import InputError, LedgerError
 from promote_action.ledger.entry import (
+    ENTRY_VERSION,
     ROOT_README,
     build_entry,
     dataset_readme_path,
@@ -120,12 +122,7 @@ def plan(view: LedgerView, ev: Event, signer: str) -> Planned:
         return Planned("conflict", message=refusal)
     head_seq, prev, _ = view.head_entry()
     seq = head_seq + 1
-    files: dict[str, bytes] = {}
-    for rel, data in ev.files.items():
-        path = rel[2:] if rel.startswith("@/") else f"{vdir}/{rel}"
-        if ev.type == "denied" and not rel.startswith("@/"):
-            path = f"{vdir}/denied/{seq:09d}/{rel}"
-        files[path] = data
+    files = layout(ev, seq, lambda d: bool(view.list_dir(d)))
     events = [*events, {**ev.summary, "seq": seq, "type": ev.type, "key": ev.key, "at": ev.at}]
     files[f"{vdir}/events.json"] = render_json(events)
     pointer = view.read_json(pointer_path(ev.slug))
@@ -149,6 +146,35 @@ def plan(view: LedgerView, ev: Event, signer: str) -> Planned:
                         files=listed_files(files))
     files[entry_path(seq)] = render_json(entry)
     return Planned("append", entry=entry, files=files, seq=seq)
+
+
+def layout(ev: Event, seq: int, stored: Callable[[str], bool],
+           version: str = ENTRY_VERSION) -> dict[str, bytes]:
+    """Ledger path -> bytes of the event's own files, by entry layout (`version`):
+    version files under `datasets/<slug>/<version>/` (a denial's under `denied/<seq>/`),
+    `@/` paths at the ledger's top; in v2 the policy bundle goes to the shared
+    `policy/<digest hex>/`, only when `stored(that dir)` says it is not there yet."""
+    from promote_action.ledger.policy_store import SHARED, shared_dir, v2_location
+
+    vdir = version_dir(ev.slug, ev.version)
+    digest = ev.fields.get("policy_bundle_digest")
+    shared = version != "v1" and isinstance(digest, str) and any(
+        r.startswith(f"{SHARED}/") for r in ev.files)
+    skip = shared and stored(shared_dir(str(digest)))
+    files: dict[str, bytes] = {}
+    for rel, data in ev.files.items():
+        if rel.startswith("@/"):
+            path = rel[2:]
+        elif shared and rel.startswith(f"{SHARED}/"):
+            if skip:
+                continue
+            path = v2_location(rel, str(digest))
+        elif ev.type == "denied":
+            path = f"{vdir}/denied/{seq:09d}/{rel}"
+        else:
+            path = f"{vdir}/{rel}"
+        files[path] = data
+    return files
 
 
 def listed_files(files: dict[str, bytes]) -> dict[str, str]:

@@ -27,7 +27,7 @@ import pygit2
 
 from promote_action.ledger.entry import (
     ENTRY_TYPES,
-    ENTRY_VERSION,
+    ENTRY_VERSIONS,
     entry_digest,
     entry_path,
     pointer_path,
@@ -36,7 +36,7 @@ from promote_action.ledger.entry import (
     version_dir,
 )
 from promote_action.ledger.policy_paths import expand
-from promote_action.ledger.policy_store import check_decision_files
+from promote_action.ledger.policy_store import SHARED, check_decision_files, shared_index
 from promote_action.ledger.treecheck import (
     Malformed,
     TreeCheck,
@@ -199,9 +199,13 @@ class CommitChecker:
         slug, version = entry["dataset_slug"], entry["dataset_version_id"]
         allowed = DestinationChecker(self.destinations, slug, version)
         oids = {}
+        own = own_records(entry)
+        shared = shared_index(entry)
         for path, want in files.items():
-            if not allowed(path) or path.startswith("entries/"):
+            if (not allowed(path) and path != shared) or path.startswith("entries/"):
                 raise Bad(f"{path} is outside the allowed destinations (or another entry)")
+            if path.startswith(own[0]) and not path.startswith(own[1]):
+                raise Bad(f"{path}: a denied attempt's records belong under {own[1]}")
             obj = self.entry_at(tree, path)
             if self.digest(obj.id) != want:
                 raise Bad(f"{path} does not match the digest its entry records")
@@ -209,21 +213,24 @@ class CommitChecker:
         writes = {**oids, epath: eoid}
         indexed: dict[str, pygit2.Oid] = {}
         whole: dict[str, WholeTree] = {}
+        parent = commit_at(self.repo, parent_id)
         if entry["type"] in ("promotion", "denied"):
-            indexed, whole = check_decision_files(self, entry, tree, oids)
-            if not all(allowed.folder(folder) for folder in whole):
+            indexed, whole = check_decision_files(self, entry, tree, oids, parent.tree)
+            if not all(allowed.folder(folder) or folder.startswith(f"{SHARED}/")
+                       for folder in whole):
                 for path in indexed:
                     if not allowed(path):
                         raise Bad(f"{path} is outside the allowed destinations")
-        self.same_tree(commit, commit_at(self.repo, parent_id), writes, whole, indexed)
+        self.same_tree(commit, parent, writes, whole, indexed)
         facts = Facts(seq, str(commit_id), entry["prev"], digest, entry["type"], slug, version,
                       sorted([*writes, *indexed]), entry.get("manifest_digest"),
                       entry.get("policy_bundle_digest"))
+        facts.extra["events_error"] = self.events(entry, oids, parent.tree)
         if entry["type"] == "promotion":
             self.promotion(entry, tree, public, oids)
             if self.check_tags:  # reported after the chain checks of this entry
                 try:
-                    self.tag(slug, version, commit_id)
+                    facts.extra["tag"] = self.tag(slug, version, commit_id)
                 except Bad as e:
                     facts.extra["tag_error"] = str(e)
         return facts
@@ -243,6 +250,29 @@ class CommitChecker:
             raise Bad(f"commit tree does not match its entry ({e})") from None
         if not ok:
             raise Bad(explain_tree_difference(parent, commit, set(writes), set(whole or ())))
+
+    def events(self, entry: dict[str, Any], oids: dict[str, pygit2.Oid],
+               parent_tree: pygit2.Tree) -> str | None:
+        """The version's `events.json` is the parent's list plus this entry's row (seq,
+        type, key, time), so it is a complete, verified index of the version's entries
+        (`ledger log --dataset` and `ledger show` read it). Reported after the chain
+        checks of this entry, like a tag error."""
+        path = f"{version_dir(entry['dataset_slug'], entry['dataset_version_id'])}/events.json"
+        if path not in oids:
+            return f"entry does not record its version's {path}"
+        try:
+            rows = json.loads(self.read(oids[path]))
+            try:
+                old = json.loads(self.raw(parent_tree[path].id, BLOB_TYPE, b"blob"))
+            except KeyError:
+                old = []
+            last = rows[-1]
+            ok = (isinstance(rows, list) and rows[:-1] == old and last.get("seq") == entry["seq"]
+                  and last.get("type") == entry["type"] and last.get("at") == entry.get("at")
+                  and last.get("key") == entry.get("idempotency_key"))
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            ok = False
+        return None if ok else (f"{path} is not the previous list plus this entry's event")
 
     def promotion(self, entry: dict[str, Any], tree: pygit2.Tree, public: str,
                   oids: dict[str, pygit2.Oid]) -> None:
@@ -282,14 +312,19 @@ class CommitChecker:
         if why:
             raise Bad(why)
 
-    def tag(self, slug: str, version: str, commit_id: pygit2.Oid) -> None:
+    def preset_tags(self, refs: dict[str, str]) -> None:
+        """The kfm/ tags (name -> object id) as read once by `tag_refs`."""
+        self._tags = {name: pygit2.Oid(hex=oid) for name, oid in refs.items()}
+
+    def tag(self, slug: str, version: str, commit_id: pygit2.Oid) -> str:
+        """Check the promotion's signed tag; returns the tag object's id."""
         from promote_action.signing.commit import split_tag_signature
         from promote_action.signing.sshsig import sshsig_verify
 
         name = f"refs/tags/{tag_name(slug, version)}"
         if self._tags is None:
-            self._tags = {r.name: r.target for r in self.repo.references.iterator()
-                          if r.name.startswith("refs/tags/kfm/")}
+            self.preset_tags(tag_refs(self.repo))
+        assert self._tags is not None
         target = self._tags.get(name)
         if target is None:
             raise Bad(f"signed tag {name} is missing")
@@ -310,6 +345,23 @@ class CommitChecker:
         except Exception as e:  # noqa: BLE001 - any parse/verify failure is a finding
             raise Bad(f"bad signature on tag {name}: {e}") from None
         self.trusted(public, when, f"tag {name}")
+        return str(target)
+
+
+def tag_refs(repo: pygit2.Repository) -> dict[str, str]:
+    """Every kfm/ tag name -> the object it points at, read in one pass by git (a pygit2
+    reference object per tag cost more than the rest of a short `verify --since`)."""
+    from pathlib import Path
+
+    from promote_action.ledger.push import git
+
+    out = git(Path(repo.path), "for-each-ref", "--format=%(objectname) %(refname)",
+              "refs/tags/kfm/").stdout
+    refs = {}
+    for line in out.splitlines():
+        oid, _, name = line.partition(" ")
+        refs[name] = oid
+    return refs
 
 
 def tag_header(raw: bytes, name: str) -> tuple[str, int]:
@@ -365,6 +417,14 @@ def parse_entry(raw: bytes, epath: str) -> tuple[dict[str, Any], str]:
     return entry, "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def own_records(entry: dict[str, Any]) -> tuple[str, str]:
+    """(the version's `denied/` folder, the part of it this entry may write): a denied
+    attempt writes only under `denied/<its seq>/`, any other entry never under `denied/`,
+    so records there are never rewritten (see `verify_state.mutable_in_version`)."""
+    base = version_dir(entry["dataset_slug"], entry["dataset_version_id"]) + "/denied/"
+    return base, (f"{base}{entry['seq']:09d}/" if entry["type"] == "denied" else "\0")
+
+
 class DestinationChecker:
     """`allowed_for` with the patterns expanded once per entry."""
 
@@ -389,7 +449,7 @@ class DestinationChecker:
 
 
 def check_entry_fields(entry: dict[str, Any], seq: int, fingerprint: str) -> None:
-    if entry.get("kfm_ledger_entry_version") != ENTRY_VERSION:
+    if entry.get("kfm_ledger_entry_version") not in ENTRY_VERSIONS:
         raise Bad("entry has an unknown kfm_ledger_entry_version")
     if entry.get("seq") != seq:
         raise Bad(f"entry seq is {entry.get('seq')!r}, expected {seq} (gap or reorder)")

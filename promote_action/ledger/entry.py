@@ -15,7 +15,8 @@ from typing import Any
 
 from promote_action.spec import canonical_bytes
 
-ENTRY_VERSION = "v1"
+ENTRY_VERSION = "v2"  # what `kfm-promote` writes now
+ENTRY_VERSIONS = ("v1", "v2")  # what verify reads: each entry says its layout
 POINTER_VERSION = "v1"
 ENTRY_TYPES = ("promotion", "denied", "quarantine", "quarantine_release")
 SHARD_SIZE = 1000
@@ -132,7 +133,8 @@ def tag_name(slug: str, version: str) -> str:
 
 
 def build_entry(*, seq: int, prev: str, type_: str, slug: str, version: str,
-                fields: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
+                fields: dict[str, Any], files: dict[str, str],
+                layout: str = ENTRY_VERSION) -> dict[str, Any]:
     """Assemble an entry; `fields` holds the type-specific and identity fields.
 
     `files` maps every ledger path this commit writes (except the entry itself) to its
@@ -141,7 +143,7 @@ def build_entry(*, seq: int, prev: str, type_: str, slug: str, version: str,
     if type_ not in ENTRY_TYPES:
         raise ValueError(f"unknown entry type {type_!r}")
     entry: dict[str, Any] = {
-        "kfm_ledger_entry_version": ENTRY_VERSION,
+        "kfm_ledger_entry_version": layout,
         "seq": seq,
         "prev": prev,
         "type": type_,

@@ -3,10 +3,17 @@
 It is rendered from the ledger itself (each version's `events.json` plus the published
 pointer) in the same commit as the entry it describes, so it can never disagree with the
 signed record; `verify` re-checks it against each entry's `files` digests like any file.
+
+It shows the newest `LIMIT` events and says how many there are and how to list them
+all (`kfm-promote ledger log --dataset SLUG`): a README holding every event grew with
+each promotion (about 50 KB after 100 versions), so each append cost more than the last
+and the ledger's size grew quadratically. `limit=None` renders every row (the layout of
+ledgers written before; kept for benchmarks that compare the two).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from promote_action.ledger.entry import entry_path
@@ -40,6 +47,14 @@ def _what(ev: dict[str, Any]) -> str:
 
 
 TABLE_RULE = "|---|---|---|---|---|---|---|"
+LIMIT = 20
+_FOOTER = re.compile(r"^Showing the newest (\d+) of (\d+) events\b")
+
+
+def _footer(slug: str, shown: int, total: int) -> list[str]:
+    return ["", f"Showing the newest {shown} of {total} events. List every event with "
+                f"`kfm-promote ledger log --dataset {slug}`; verify them all with "
+                "`kfm-promote verify`."]
 
 
 def _header(slug: str, pointer: dict[str, Any] | None) -> list[str]:
@@ -65,28 +80,47 @@ def _row(seq: int, version: str, ev: dict[str, Any]) -> str:
 
 
 def render_dataset_readme(slug: str, versions: dict[str, list[dict[str, Any]]],
-                          pointer: dict[str, Any] | None) -> bytes:
+                          pointer: dict[str, Any] | None, limit: int | None = LIMIT
+                          ) -> bytes:
     """`versions` maps version id -> that version's events (oldest first)."""
     rows = sorted(((ev["seq"], v, ev) for v, evs in versions.items() for ev in evs),
                   reverse=True)
-    lines = _header(slug, pointer) + [_row(seq, version, ev) for seq, version, ev in rows]
+    shown = rows if limit is None else rows[:limit]
+    lines = _header(slug, pointer) + [_row(seq, version, ev) for seq, version, ev in shown]
+    if limit is not None:
+        lines += _footer(slug, len(shown), len(rows))
     return ("\n".join(lines) + "\n").encode()
 
 
 def update_dataset_readme(slug: str, old: bytes | None, version: str, ev: dict[str, Any],
-                          pointer: dict[str, Any] | None) -> bytes | None:
+                          pointer: dict[str, Any] | None, limit: int | None = LIMIT
+                          ) -> bytes | None:
     """The README after appending `ev` (the newest event, so its row goes first), built
     from the previous README's rows instead of re-reading every version: an append costs
     the same however many versions the dataset has. Byte-identical to a full render;
-    None when `old` is not a README this renderer wrote (the caller renders in full)."""
+    None when `old` is not a README this renderer wrote (the caller renders in full).
+    An unbounded README (an older ledger's) continues bounded: its rows and count carry
+    over."""
     if old is None:
         return None
     try:
         lines = old.decode("utf-8").split("\n")
-        rows = lines[lines.index(TABLE_RULE) + 1:]
+        rest = lines[lines.index(TABLE_RULE) + 1:]
     except (UnicodeDecodeError, ValueError):
         return None
-    if not rows or rows[-1] != "" or any(not r.startswith("| `") for r in rows[:-1]):
+    rows = [r for r in rest if r.startswith("| `")]
+    tail = rest[len(rows):]
+    total = len(rows)
+    if tail == [""]:
+        pass
+    elif len(tail) == 3 and tail[0] == "" and tail[2] == "" and (m := _FOOTER.match(tail[1])):
+        total = int(m[2])
+        if int(m[1]) != len(rows):
+            return None
+    else:
         return None
-    out = [*_header(slug, pointer), _row(ev["seq"], version, ev), *rows[:-1]]
+    rows = [_row(ev["seq"], version, ev), *rows]
+    out = _header(slug, pointer) + (rows if limit is None else rows[:limit])
+    if limit is not None:
+        out += _footer(slug, min(len(rows), limit), total + 1)
     return ("\n".join(out) + "\n").encode()

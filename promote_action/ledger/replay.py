@@ -20,7 +20,13 @@ from typing import Any
 import pygit2
 
 from promote_action.ledger.entry import entry_path, render_json
-from promote_action.ledger.policy_store import INDEX, rebuild_bundle, record_dir
+from promote_action.ledger.policy_store import (
+    BundlePaths,
+    bundle_paths,
+    rebuild_bundle,
+    record_bundle_paths,
+    record_dir,
+)
 
 Reader = Callable[[str], bytes]
 
@@ -45,22 +51,21 @@ class Replayer:
             engines.append(OpaEngine())
         return cls(engines)
 
-    def bundle(self, read: Reader, base: str) -> Any:
+    def bundle(self, read: Reader, where: BundlePaths) -> Any:
         """The stored bundle, rebuilt once per distinct set of stored bytes."""
         import hashlib
 
-        from promote_action.ledger.policy_store import stored_path
-
-        index = read(f"{base}/{INDEX}")
+        index = read(where.index)
         h = hashlib.sha256(index)
         for display in sorted(json.loads(index)["files"]):
-            h.update(hashlib.sha256(read(f"{base}/{stored_path(display)}")).digest())
+            h.update(hashlib.sha256(read(where.file(display))).digest())
         key = h.digest()
         if key not in self._bundles:
-            self._bundles[key] = rebuild_bundle(read, base)
+            self._bundles[key] = rebuild_bundle(read, where)
         return self._bundles[key]
 
-    def replay_record(self, read: Reader, base: str) -> dict[str, Any]:
+    def replay_record(self, read: Reader, base: str, where: BundlePaths | None = None
+                      ) -> dict[str, Any]:
         """{"engines": {name: decision_id}, "mismatch": why or None} for one record."""
         import hashlib
 
@@ -71,7 +76,7 @@ class Replayer:
             recorded = json.loads(stored)
             capsule_bytes = read(f"{base}/capsule.json")
             capsule = json.loads(capsule_bytes)
-            bundle = self.bundle(read, base)
+            bundle = self.bundle(read, where or record_bundle_paths(read, base))
         except (KeyError, ValueError, Error) as e:
             return {"engines": {}, "mismatch": f"{base}: cannot rebuild the decision "
                                                f"inputs ({e})"}
@@ -114,7 +119,7 @@ class Replayer:
             raise ValueError(f"{commit_id} is not a commit")
         read = tree_reader(repo, commit.tree)
         entry = json.loads(read(entry_path(seq)))
-        return self.replay_record(read, record_dir(entry))
+        return self.replay_record(read, record_dir(entry), bundle_paths(entry))
 
 
 def tree_reader(repo: pygit2.Repository, tree: pygit2.Tree) -> Reader:

@@ -26,11 +26,30 @@ from typing import Any
 import pygit2
 
 from promote_action.ledger.checks import Bad, CommitChecker, Facts
-from promote_action.ledger.entry import ENTRY_TYPES, ROOT_README, genesis_prev, version_dir
+from promote_action.ledger.entry import ROOT_README, genesis_prev
+from promote_action.ledger.verify_state import Sequence
 
 PARALLEL_MIN = 400  # below this, forking workers costs more than it saves
 CHUNK = 250
 TAG_PREFIX = "refs/tags/kfm/"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a successful verify vouches for: entry `seq`, the chain digest of that entry
+    and the ledger commit that holds it. The commit id binds the whole prefix (every
+    earlier commit, tree and entry, through git's ids), the digest binds the entries
+    through our SHA-256 chain; together they are what `--since` continues from.
+    Printed as `SEQ:sha256:<64 hex>:<40 hex commit>`; the older `SEQ:sha256:<64 hex>`
+    form (no commit) is still read by `--checkpoint`."""
+
+    seq: int
+    digest: str
+    commit: str | None = None
+
+    def __str__(self) -> str:
+        base = f"{self.seq}:{self.digest}"
+        return f"{base}:{self.commit}" if self.commit else base
 
 
 @dataclass
@@ -44,33 +63,59 @@ class VerifyResult:
     counts: dict[str, int] = field(default_factory=dict)
     tags_checked: bool = False
     replayed: int = 0
+    mode: str = "full"  # full | since (only the entries after the checkpoint)
+    checked: int = 0  # entries whose commits this run checked
+    note: str | None = None  # why a --since run fell back to a full verify
 
     @property
     def checkpoint(self) -> str | None:
-        return f"{self.seq}:{self.head_digest}" if self.head_digest else None
+        if not self.head_digest:
+            return None
+        return str(Checkpoint(self.seq, self.head_digest, self.head_commit))
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "entries": self.entries, "checkpoint": self.checkpoint,
                 "head_commit": self.head_commit, "counts": self.counts,
                 "tags_checked": self.tags_checked, "replayed": self.replayed,
+                "mode": self.mode, "checked": self.checked, "note": self.note,
                 "failure": self.failure}
 
 
 @dataclass
 class Options:
-    checkpoint: tuple[int, str] | None = None
+    checkpoint: Checkpoint | tuple[int, str] | None = None
     check_tags: bool | None = None  # None: check when any kfm/ tag exists
     replay: Any = None  # a replay.Replayer, or None
     jobs: int | None = None  # worker processes; None = by size and CPU count
+    state_dir: Any = None  # a Path: keep the verified state for `--since` (verify_state.py)
 
 
-def parse_checkpoint(text: str) -> tuple[int, str]:
+def parse_checkpoint(text: str, *, need_commit: bool = False) -> Checkpoint:
+    """`SEQ:sha256:<64 hex>:<40 hex>` (or, without `need_commit`, the older
+    `SEQ:sha256:<64 hex>`); anything else is a usage error naming the expected form."""
     from promote_action.errors import UsageError
 
-    seq, _, digest = text.partition(":")
-    if not seq.isdigit() or not digest.startswith("sha256:") or len(digest) != 71:
-        raise UsageError("--checkpoint must be SEQ:sha256:<64 hex> (as printed by verify)")
-    return int(seq), digest
+    parts = text.strip().split(":")
+    hexdigits = set("0123456789abcdef")
+    ok = (len(parts) in (3, 4) and parts[0].isdigit() and parts[1] == "sha256"
+          and len(parts[2]) == 64 and set(parts[2]) <= hexdigits)
+    commit = parts[3] if ok and len(parts) == 4 else None
+    if commit is not None and (len(commit) != 40 or not set(commit) <= hexdigits):
+        ok = False
+    if not ok:
+        raise UsageError(f"checkpoint {text.strip()[:100]!r} is not SEQ:sha256:<64 hex>:<40 "
+                         "hex commit> (as printed by verify)")
+    if need_commit and commit is None:
+        raise UsageError("--since needs a checkpoint that names its ledger commit "
+                         "(SEQ:sha256:<64 hex>:<40 hex commit>, as printed by this version "
+                         "of verify); an older SEQ:DIGEST checkpoint works with --checkpoint")
+    return Checkpoint(int(parts[0]), f"sha256:{parts[2]}", commit)
+
+
+def as_checkpoint(value: Checkpoint | tuple[int, str] | None) -> Checkpoint | None:
+    if value is None or isinstance(value, Checkpoint):
+        return value
+    return Checkpoint(value[0], value[1])
 
 
 def linear_history(repo: pygit2.Repository, tip: pygit2.Oid
@@ -127,48 +172,6 @@ def _check_chunk(chunk: list[tuple[int, str, str]]) -> list[Facts | tuple[int, s
     return out
 
 
-class Sequence:
-    """The checks that need every earlier entry: chain, immutability, replays, rollback."""
-
-    def __init__(self, prev: str):
-        self.prev = prev
-        self.immutable: set[str] = set()
-        self.manifests: set[str] = set()
-        self.promoted: dict[tuple[str, str], str] = {}
-        self.policies: list[str] = []  # distinct bundle digests in order of first use
-        self.counts: dict[str, int] = {t: 0 for t in ENTRY_TYPES}
-
-    def step(self, f: Facts) -> None:
-        if f.prev != self.prev:
-            raise Bad("entry prev does not match the previous entry's digest (chain broken)")
-        for path in f.paths:
-            if path in self.immutable:
-                raise Bad(f"{path} belongs to an already promoted version (immutable)")
-        if f.type in ("promotion", "denied"):
-            self.policy(f.policy_digest or "")
-        if f.type == "promotion":
-            if (f.slug, f.version) in self.promoted:
-                raise Bad(f"version {f.version} of {f.slug} is promoted twice")
-            if f.manifest_digest in self.manifests:
-                raise Bad("manifest already recorded by an earlier entry (replay)")
-            self.promoted[(f.slug, f.version)] = f.commit
-            self.manifests.add(f.manifest_digest or "")
-            vdir = version_dir(f.slug, f.version) + "/"
-            self.immutable.update(p for p in f.paths
-                                  if p.startswith(vdir) and p != f"{vdir}events.json")
-        self.prev = f.digest
-        self.counts[f.type] += 1
-
-    def policy(self, digest: str) -> None:
-        """A bundle digest may repeat while it is current, never after being superseded."""
-        if self.policies and self.policies[-1] == digest:
-            return
-        if digest in self.policies:
-            raise Bad(f"policy bundle rolled back: {digest} was superseded by "
-                      f"{self.policies[-1]} and is used again")
-        self.policies.append(digest)
-
-
 def _results(repo: pygit2.Repository, work: list[tuple[int, str, str]], trust: Any,
              dests: list[str], opts: Options, tags: bool
              ) -> Iterator[Facts | tuple[int, str, str]]:
@@ -215,56 +218,107 @@ def own_object_checks() -> Iterator[None]:
 def verify_ledger(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any, destinations: list[str],
                   checkpoint: tuple[int, str] | None = None,
                   options: Options | None = None) -> VerifyResult:
-    with own_object_checks():
-        return _verify_ledger(repo, tip, trust, destinations, checkpoint, options)
-
-
-def _verify_ledger(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any, destinations: list[str],
-                   checkpoint: tuple[int, str] | None = None,
-                   options: Options | None = None) -> VerifyResult:
+    """Full verify: every commit from the root; with a checkpoint, also proof that the
+    ledger still holds it (same entry digest, and the same commit when it names one)."""
     opts = options or Options(checkpoint=checkpoint)
-    checkpoint = opts.checkpoint if opts.checkpoint is not None else checkpoint
+    with own_object_checks():
+        return _verify_full(repo, tip, trust, destinations, opts)
+
+
+@dataclass
+class Run:
+    """One verify run's moving parts, shared by the full and the incremental walk."""
+
+    repo: pygit2.Repository
+    trust: Any
+    destinations: list[str]
+    opts: Options
+    tags: bool
+    seq: int = 0
+    commit: pygit2.Oid | None = None
+    replayed: int = 0
+    checked: int = 0
+
+    def fail(self, state: Sequence | None, why: str, mode: str) -> VerifyResult:
+        seq, commit = self.seq, self.commit
+        return VerifyResult(False, seq, None, None, max(seq - 1, 0), {
+            "seq": seq, "commit": str(commit) if commit is not None else None, "why": why},
+            state.counts if state else {}, self.tags, self.replayed, mode, self.checked)
+
+    def walk(self, work: list[tuple[int, str, str]], state: Sequence,
+             checkpoint: Checkpoint | None) -> None:
+        """Check `work` (seq, commit, parent) in order, stepping `state`; raises Bad."""
+        for r in _results(self.repo, work, self.trust, self.destinations, self.opts,
+                          self.tags):
+            if isinstance(r, tuple):
+                self.seq, self.commit = r[0], pygit2.Oid(hex=r[1])
+                raise Bad(r[2])
+            self.seq, self.commit = r.seq, pygit2.Oid(hex=r.commit)
+            self.checked += 1
+            state.step(r)
+            for problem in ("tag_error", "events_error"):
+                if r.extra.get(problem):
+                    raise Bad(r.extra[problem])
+            if r.replay is not None:
+                self.replayed += 1
+                if r.replay.get("mismatch"):
+                    raise Bad(r.replay["mismatch"])
+            if checkpoint and checkpoint.seq == r.seq:
+                at_checkpoint(checkpoint, state.prev, r.commit)
+
+    def done(self, state: Sequence, tip: pygit2.Oid, n: int, mode: str) -> VerifyResult:
+        from promote_action.ledger.verify_state import context_digest, save_state
+
+        result = VerifyResult(True, n, state.prev, str(tip), n, None, state.counts, self.tags,
+                              self.replayed, mode, self.checked)
+        if self.opts.state_dir is not None and n > 0:
+            context = context_digest(self.trust, self.destinations, self.tags,
+                                     self.opts.replay is not None)
+            save_state(self.opts.state_dir, Checkpoint(n, state.prev, str(tip)), context,
+                       state)
+        return result
+
+
+def at_checkpoint(checkpoint: Checkpoint, digest: str, commit: str) -> None:
+    if checkpoint.digest != digest:
+        raise Bad("entry at the checkpoint differs (history was rewritten or forked)")
+    if checkpoint.commit is not None and checkpoint.commit != commit:
+        raise Bad(f"the checkpoint names commit {checkpoint.commit} at entry "
+                  f"#{checkpoint.seq}, the ledger has {commit} there (history rewritten, "
+                  "or a checkpoint from another ledger)")
+
+
+def run_for(repo: pygit2.Repository, trust: Any, destinations: list[str],
+            opts: Options) -> Run:
     tags = bool(kfm_tags(repo)) if opts.check_tags is None else opts.check_tags
-    seq, commit_id = 0, None
+    return Run(repo, trust, destinations, opts, tags)
+
+
+def _verify_full(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any,
+                 destinations: list[str], opts: Options) -> VerifyResult:
+    checkpoint = as_checkpoint(opts.checkpoint)
+    run = run_for(repo, trust, destinations, opts)
     state: Sequence | None = None
-    replayed = 0
     try:
         chain, merge = linear_history(repo, tip)
         if merge is not None:
-            seq, commit_id = chain.index(merge), merge
+            run.seq, run.commit = chain.index(merge), merge
             raise Bad(f"commit {merge} is a merge (the ledger is linear)")
-        commit_id = chain[0]
+        run.commit = chain[0]
         state = Sequence(_root(repo, trust, chain[0], destinations))
-        if checkpoint and checkpoint[0] == 0 and checkpoint[1] != state.prev:
-            raise Bad("ledger root differs from the checkpoint (fork)")
+        if checkpoint and checkpoint.seq == 0:
+            at_checkpoint(checkpoint, state.prev, str(chain[0]))
         work = [(i, str(chain[i]), str(chain[i - 1])) for i in range(1, len(chain))]
-        for r in _results(repo, work, trust, destinations, opts, tags):
-            if isinstance(r, tuple):
-                seq, commit_id = r[0], pygit2.Oid(hex=r[1])
-                raise Bad(r[2])
-            seq, commit_id = r.seq, pygit2.Oid(hex=r.commit)
-            state.step(r)
-            if r.extra.get("tag_error"):
-                raise Bad(r.extra["tag_error"])
-            if r.replay is not None:
-                replayed += 1
-                if r.replay.get("mismatch"):
-                    raise Bad(r.replay["mismatch"])
-            if checkpoint and checkpoint[0] == seq and checkpoint[1] != state.prev:
-                raise Bad("entry at the checkpoint differs (history was rewritten or forked)")
-        if checkpoint and checkpoint[0] > len(chain) - 1:
-            seq = len(chain) - 1
-            raise Bad(f"ledger has {seq} entries but the checkpoint is at {checkpoint[0]} "
-                      "(rolled back)")
-        if tags:
-            _orphan_tags(repo, state)
+        run.walk(work, state, checkpoint)
+        if checkpoint and checkpoint.seq > len(chain) - 1:
+            run.seq = len(chain) - 1
+            raise Bad(f"ledger has {run.seq} entries but the checkpoint is at "
+                      f"{checkpoint.seq} (rolled back)")
+        if run.tags:
+            orphan_tags(repo, state)
     except Bad as e:
-        counts = state.counts if state else {}
-        return VerifyResult(False, seq, None, None, max(seq - 1, 0), {
-            "seq": seq, "commit": str(commit_id) if commit_id is not None else None,
-            "why": str(e)}, counts, tags, replayed)
-    n = len(chain) - 1
-    return VerifyResult(True, n, state.prev, str(tip), n, None, state.counts, tags, replayed)
+        return run.fail(state, str(e), "full")
+    return run.done(state, tip, len(chain) - 1, "full")
 
 
 def _root(repo: pygit2.Repository, trust: Any, root_id: pygit2.Oid, dests: list[str]
@@ -278,7 +332,7 @@ def _root(repo: pygit2.Repository, trust: Any, root_id: pygit2.Oid, dests: list[
     return genesis_prev(checker.blob(commit.tree, ROOT_README))
 
 
-def _orphan_tags(repo: pygit2.Repository, state: Sequence) -> None:
+def orphan_tags(repo: pygit2.Repository, state: Sequence) -> None:
     """Every kfm/ tag must belong to a promotion on this ledger (no forged extras)."""
     for ref in kfm_tags(repo):
         parts = ref[len(TAG_PREFIX):].split("/")

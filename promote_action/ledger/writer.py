@@ -61,7 +61,13 @@ class LedgerTarget:
         return self.destinations
 
     def check_paths(self, planned: Planned, ev: Event, tagged: bool) -> None:
-        paths = list(planned.files)
+        """Every path on the allow-list, except the event's own policy bundle in the
+        ledger's shared store (`policy/<digest hex>/`, see `policy_store.py`)."""
+        from promote_action.ledger.policy_store import shared_index
+
+        own = shared_index(planned.entry or {})
+        store = own.rpartition("/")[0] + "/" if own else None
+        paths = [p for p in planned.files if store is None or not p.startswith(store)]
         if tagged:
             paths.append(f"refs/tags/{tag_name(ev.slug, ev.version)}")
         require_allowed(paths, self.allow_list(), ev.slug, ev.version)

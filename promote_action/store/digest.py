@@ -216,8 +216,11 @@ async def _hash_ranges(obj: ObjectURI, store: ObjectStore, pin: ObjectPin,
     try:
         for start, end in ranges:
             while nxt < len(ranges) and len(pending) < settings.concurrency:
+                # Wait for a slot only with nothing in flight: an object that holds slots
+                # must hash (and release) them instead of waiting for more, or two
+                # objects could each hold half the pool and wait for the other half.
                 if pending and slots.locked():
-                    break  # never wait for a slot while holding one (that deadlocks)
+                    break
                 await slots.acquire()
                 pending.append(asyncio.ensure_future(_fetch(obj, store, pin, ranges[nxt])))
                 nxt += 1

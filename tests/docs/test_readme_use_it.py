@@ -109,9 +109,12 @@ def test_use_it_and_audit_it(tmp_path: Path) -> None:
     assert tools.find("pip install").skipped
     first = tools.find("| tee verify.txt").out
     assert "ledger OK: 1 entries (1 promotions" in first, first
-    checkpoint = re.search(r"^checkpoint: (\d+:sha256:[0-9a-f]{64})$", first, re.M)
+    checkpoint = re.search(r"^checkpoint: (\d+:sha256:[0-9a-f]{64}:[0-9a-f]{40})$", first,
+                           re.M)
     assert checkpoint is not None, first
     assert "ledger OK: 1 entries" in tools.find("--checkpoint").out
+    since = tools.find("--since").out  # the state the first verify left in the clone
+    assert "ledger OK: 1 entries" in since and "incremental: 0 new entries" in since, since
     log = tools.find("ledger log").out
     assert re.search(rf"^#1 .* promotion +{SLUG} ", log, re.M), log
 

@@ -116,9 +116,10 @@ def test_action_interface() -> None:
     assert set(action["inputs"]) == {"mode", "datasets", "policy", "ledger-branch",
                                      "signing-key", "allowed-signers", "github-token",
                                      "engine", "opa-version", "comment", "python-version",
-                                     "publish-to", "schemas"}
+                                     "checkpoint", "state-dir", "publish-to", "schemas"}
     assert set(action["outputs"]) == {"decision", "spec-hash", "dataset-version-id",
-                                      "manifest-digest", "ledger-commit", "report-path"}
+                                      "manifest-digest", "ledger-commit", "report-path",
+                                      "checkpoint"}
     install = next(s for s in action["runs"]["steps"] if s.get("id") == "install")
     assert "--require-hashes" in install["run"] and "--no-index" in install["run"]
     uses = [s.get("uses", "") for s in action["runs"]["steps"]]

@@ -159,3 +159,16 @@ def test_export_dir_with_and_without_tarfile_filters(
     with pytest.raises((tarfile.TarError, InputError)):  # refused either way
         export_dir(repo.work, link, "policy", tmp_path / "linked")
     assert not (tmp_path / "linked" / "policy" / "link.json").exists()
+
+
+def test_verify_mode_continues_from_the_checkpoint_input(tmp_path: Path) -> None:
+    """The action's checkpoint input becomes `verify --since`, its state-dir input the
+    directory the verified state is kept in (relative to the checkout); without a
+    checkpoint the whole ledger is verified."""
+    from promote_action.github.runner import ActionOptions
+    from promote_action.github.verify import since_flags
+
+    cp = "4:sha256:" + "a" * 64 + ":" + "b" * 40
+    opts = ActionOptions(repo=tmp_path, checkpoint=cp, state_dir="../state")
+    assert since_flags(opts) == ["--since", cp, "--state-dir", str(tmp_path / "../state")]
+    assert since_flags(ActionOptions(repo=tmp_path)) == []

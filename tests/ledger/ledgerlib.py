@@ -22,9 +22,11 @@ from promote_action.ledger.append import (  # noqa: E402
     Planned,
     commit_message,
     identity,
+    layout,
     listed_files,
 )
 from promote_action.ledger.entry import (  # noqa: E402
+    ENTRY_VERSION,
     build_entry,
     dataset_readme_path,
     entry_digest,
@@ -36,7 +38,11 @@ from promote_action.ledger.entry import (  # noqa: E402
     version_dir,
 )
 from promote_action.ledger.policy_paths import load_destinations  # noqa: E402
-from promote_action.ledger.readme import render_dataset_readme  # noqa: E402
+from promote_action.ledger.readme import LIMIT as README_LIMIT  # noqa: E402
+from promote_action.ledger.readme import (  # noqa: E402
+    render_dataset_readme,
+    update_dataset_readme,
+)
 from promote_action.ledger.store import LedgerView, open_repo, update_tree  # noqa: E402
 from promote_action.ledger.trustroot import TrustSource  # noqa: E402
 from promote_action.ledger.verify import verify_ledger  # noqa: E402
@@ -111,12 +117,18 @@ class DirectWriter:
     Run in a tmpfs and repacked afterwards, so the result is a normal packed ledger.
     """
 
-    def __init__(self, repo_dir: Path, key: Any) -> None:
+    def __init__(self, repo_dir: Path, key: Any, layout_version: str = ENTRY_VERSION) -> None:
+        """`layout_version`: the entry layout to write ("v1": the policy bundle under
+        every record and an unbounded dataset README, as older ledgers hold)."""
         self.repo = pygit2.Repository(str(repo_dir))
         self.key = key
+        self.layout = layout_version
+        self.readmes: dict[str, bytes] = {}
+        self.bundles: set[str] = set()
         self.tip = self.repo.references[REF].target
-        self.prev = LedgerView(self.repo, self.tip).head_entry()[1]
-        self.seq = 0
+        self.seq, self.prev, _ = LedgerView(self.repo, self.tip).head_entry()
+        self.bundles.update(f"policy/{n}" for n in LedgerView(self.repo, self.tip)
+                            .list_dir("policy"))
         self.versions: dict[str, dict[str, list[Any]]] = {}
         self.blobs: dict[bytes, pygit2.Oid] = {}
         self.tags: list[tuple[str, pygit2.Oid]] = []
@@ -130,19 +142,27 @@ class DirectWriter:
     def append(self, ev: Event) -> None:
         self.seq += 1
         seq, vdir = self.seq, version_dir(ev.slug, ev.version)
-        files = {f"{vdir}/{rel}": data for rel, data in ev.files.items()}
+        files = layout(ev, seq, self.bundles.__contains__, self.layout)
+        self.bundles.update(p.rsplit("/", 1)[0] for p in files if p.startswith("policy/")
+                            and p.endswith("/index.json"))
         versions = self.versions.setdefault(ev.slug, {})
         events = versions.setdefault(ev.version, [])
         events.append({**ev.summary, "seq": seq, "type": ev.type, "key": ev.key, "at": ev.at})
         files[f"{vdir}/events.json"] = render_json(events)
         pointer = {**ev.publish, "ledger_seq": seq, "quarantine": None}
         files[pointer_path(ev.slug)] = render_json(pointer)
-        files[dataset_readme_path(ev.slug)] = render_dataset_readme(ev.slug, versions, pointer)
+        limit = None if self.layout == "v1" else README_LIMIT
+        old = self.readmes.get(ev.slug) or LedgerView(self.repo, self.tip).read(
+            dataset_readme_path(ev.slug))
+        readme = update_dataset_readme(ev.slug, old, ev.version, events[-1], pointer, limit)
+        if readme is None:
+            readme = render_dataset_readme(ev.slug, versions, pointer, limit)
+        files[dataset_readme_path(ev.slug)] = self.readmes[ev.slug] = readme
         entry = build_entry(seq=seq, prev=self.prev, type_=ev.type, slug=ev.slug,
                             version=ev.version,
                             fields={**ev.fields, "at": ev.at, "signer": self.key.fingerprint,
                                     "idempotency_key": ev.key},
-                            files=listed_files(files))
+                            files=listed_files(files), layout=self.layout)
         files[entry_path(seq)] = render_json(entry)
         planned = Planned("append", entry=entry, files=files, seq=seq)
         base = self.repo[self.tip].peel(pygit2.Tree)
@@ -158,9 +178,11 @@ class DirectWriter:
         self.prev = entry_digest(entry)
 
     def finish(self) -> None:
+        """Move the branch and create the tags written since the last call."""
         self.repo.references.create(REF, self.tip, force=True)
         for name, oid in self.tags:
             self.repo.references.create(name, oid)
+        self.tags = []
 
 
 def reference_evidence(policy_dirs: tuple[Path, ...] | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from ledgerlib import (
 )
 
 from promote_action.ledger.entry import render_json
-from promote_action.ledger.policy_store import INDEX, bundle_digest, stored_path
+from promote_action.ledger.policy_store import bundle_digest, record_bundle_paths
 from promote_action.ledger.replay import Replayer, tree_reader
 from promote_action.ledger.writer import append_event
 
@@ -57,19 +57,20 @@ def test_replay_reproduces_stored_record_on_both_engines(led, require_opa):
 
 def test_tampered_stored_bundle_is_a_replay_mismatch(led, require_opa):
     read = tip_reader(led["dir"])
-    index = json.loads(read(f"{VDIR}/{INDEX}"))
+    where = record_bundle_paths(read, VDIR)  # v2: the shared policy/<digest hex>/
+    assert where.index.startswith("policy/") and where.index.endswith("/index.json")
+    index = json.loads(read(where.index))
     target = "builtin:approvals.rego"
-    files = {f"{VDIR}/{stored_path(d)}": read(f"{VDIR}/{stored_path(d)}")
-             for d in index["files"]}
+    files = {where.file(d): read(where.file(d)) for d in index["files"]}
     # a stored policy that no longer requires approvals, index re-sealed to match it
-    path = f"{VDIR}/{stored_path(target)}"
+    path = where.file(target)
     files[path] = files[path].replace(b"deny contains", b"_ignored contains")
     assert files[path] != read(path)
     import hashlib
 
     index["files"][target] = "sha256:" + hashlib.sha256(files[path]).hexdigest()
     index["policy_bundle_digest"] = bundle_digest(index["files"])
-    files[f"{VDIR}/{INDEX}"] = render_json(index)
+    files[where.index] = render_json(index)
 
     def forged(p: str) -> bytes:
         return files[p] if p in files else read(p)

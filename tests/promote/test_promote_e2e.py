@@ -150,8 +150,9 @@ def test_without_approval_is_denied_and_recorded(env, run_cli):
 def test_promotion_stores_capsule_and_bundle_and_replays(env, run_cli, require_opa):
     assert run_cli(*args(env, "--signing-key", env["key"])).code == 0
     vdir = f"datasets/{SLUG}/{env['version']}"
-    index = json.loads(ledger_file(env["repo"], f"{vdir}/policy/index.json"))
     decision = json.loads(ledger_file(env["repo"], f"{vdir}/decision.json"))
+    shared = decision["policy_bundle_digest"].removeprefix("sha256:")  # stored once (v2)
+    index = json.loads(ledger_file(env["repo"], f"policy/{shared}/index.json"))
     assert index["files"] == decision["policy_files"]
     assert index["policy_bundle_digest"] == decision["policy_bundle_digest"]
     assert "policy1:stewards.json" in index["files"]  # the --policy dir is stored too

@@ -189,3 +189,17 @@ def test_file_uri_confined_to_roots(tmp_path: Path, store_env: Any) -> None:
     for uri in (f"file://{tmp_path}/secret", f"file://{lake}/link", "file:///etc/passwd"):
         with pytest.raises(BadURIError, match="not below"):
             hash_objects([uri], settings)
+
+
+def test_ranged_reads_of_many_objects_share_the_pool(http_objects: Any,
+                                                     store_env: Any) -> None:
+    """More ranged objects than buffer slots: every object finishes (no object waits for
+    slots while holding others), and every digest is right."""
+    env = store_env(http_objects.env)
+    blobs = {f"r/{i}.bin": os.urandom(300_000) for i in range(6)}
+    uris = [http_objects.put(k, v) for k, v in blobs.items()]
+    settings = StoreSettings.from_env({**env, "KFM_STORE_CHUNK_MIB": "0.0625",
+                                       "KFM_STORE_RANGE_MIB": "0.125",
+                                       "KFM_STORE_CONCURRENCY": "3"})
+    pins = hash_objects(uris, settings)
+    assert [pins[u].digest for u in uris] == [sha(v) for v in blobs.values()]

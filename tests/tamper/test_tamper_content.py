@@ -10,6 +10,8 @@ import pytest
 from promote_harness import verify_json
 from tamper_lib import Ledger, entry_digest, entry_path, git_verify_commit, render, sha
 
+from promote_action.ledger.policy_store import bundle_paths
+
 
 def rejected(led: Ledger) -> dict:
     code, out = verify_json(led.path, led.info["allowed"])
@@ -102,7 +104,7 @@ def test_replayed_old_entry(led: Ledger):
     f = rejected(led)
     assert (f["seq"], f["commit"]) == (5, bad), f
     assert any(w in f["why"] for w in ("replay", "promoted twice", "unchanged files",
-                                        "immutable")), f
+                                        "immutable", "bundle is stored already")), f
 
 
 def signed_merge(led: Ledger) -> str:
@@ -144,10 +146,10 @@ def test_extra_file_in_the_stored_policy_bundle(led: Ledger):
     bundle (validly signed): replay would load it, so verify must refuse it."""
     chain = led.chain()
     entry = led.entry(chain[1], 1)
-    vdir = f"datasets/{entry['dataset_slug']}/{entry['dataset_version_id']}"
-    extra = {f"{vdir}/policy/files/builtin/zz_allow.rego": b"package kfm.promote\n"}
+    store = bundle_paths(entry).files  # v2: the shared policy/<digest hex>/files/
+    extra = {f"{store}/builtin/zz_allow.rego": b"package kfm.promote\n"}
     bad = led.recommit(chain[1], chain[0], led.info["k1"], extra)
     led.set_tip(led.replay(bad, chain[2:], led.info["k1"]))
     f = rejected(led)
     assert (f["seq"], f["commit"]) == (1, bad), f
-    assert "policy/index.json does not list" in f["why"], f
+    assert "index.json does not list" in f["why"], f

@@ -1,0 +1,43 @@
+"""Auditor queries that stay fast on a long ledger: read a dataset's versions and their
+`events.json` (a verified index: `verify` requires each entry to extend its version's
+list by exactly its own row) and then only the entries they name, never every entry.
+Each entry read is cross-checked against the row that named it, so a listing can never
+show an entry for another dataset or another seq.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promote_action.errors import LedgerError
+from promote_action.ledger.entry import entry_path, version_dir
+from promote_action.ledger.store import LedgerView
+
+
+def dataset_versions(view: LedgerView, slug: str) -> list[str]:
+    return [v for v in view.list_dir(f"datasets/{slug}") if v != "README.md"]
+
+
+def dataset_entries(view: LedgerView, slug: str) -> list[dict[str, Any]]:
+    """Every entry of dataset `slug`, newest first; cost ~ the dataset's own events."""
+    rows: list[tuple[int, str, dict[str, Any]]] = []
+    for version in dataset_versions(view, slug):
+        path = f"{version_dir(slug, version)}/events.json"
+        events = view.read_json(path)
+        if not isinstance(events, list):
+            continue  # a version folder without events holds no entry of its own
+        for ev in events:
+            if not isinstance(ev, dict) or not isinstance(ev.get("seq"), int):
+                raise LedgerError("malformed event row (run `kfm-promote verify`)", file=path)
+            rows.append((ev["seq"], version, ev))
+    out = []
+    for seq, version, ev in sorted(rows, key=lambda r: r[0], reverse=True):
+        entry = view.read_json(entry_path(seq))
+        if not isinstance(entry, dict) or (entry.get("seq"), entry.get("dataset_slug"),
+                                           entry.get("dataset_version_id"),
+                                           entry.get("type")) != (seq, slug, version,
+                                                                  ev.get("type")):
+            raise LedgerError(f"entry #{seq} does not match the event naming it (run "
+                              "`kfm-promote verify`)", file=entry_path(seq))
+        out.append(entry)
+    return out
