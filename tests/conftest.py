@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests_support import FAIL_DIR, FIXTURES, PASS_DIR, REPO, SHARED, SHARED_DATA
@@ -92,3 +94,15 @@ def require_opa() -> None:
         if os.environ.get("CI"):
             pytest.fail("opa is not on PATH in CI")
         pytest.skip("no opa on PATH")
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline means offline: any socket connection or name lookup fails the test."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
