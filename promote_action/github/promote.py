@@ -57,7 +57,8 @@ def run_promote(env: GitHubEnv, opts: ActionOptions) -> int:
         schemas = export_schemas(opts.repo, push.after, opts.schemas, Path(tmp) / "schemas")
         for d in changes.datasets:
             outcome, notes = evaluate_dir(opts.repo, d, policy, opts.engine, stage="promote",
-                                          approvals=approvals, stac_schemas=schemas)
+                                          approvals=approvals, stac_schemas=schemas,
+                                          publish_to=opts.publish_to)
             annotations += notes
             if outcome.report is not None:
                 code, outcome.promotion = _promote_one(env, opts, d, outcome.report, pr,

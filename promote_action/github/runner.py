@@ -9,6 +9,7 @@ the decision's.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -58,8 +59,14 @@ class ActionOptions:
 
 def evaluate_dir(repo: Path, directory: str, policy_dirs: Sequence[Path], engine: str,
                  *, stage: str = "check", approvals: Sequence[Any] = (),
-                 stac_schemas: Any = None) -> tuple[DatasetOutcome, list[str]]:
-    """Judge one dataset dir; an unreadable dataset is an outcome, not a crash."""
+                 stac_schemas: Any = None, publish_to: str | None = None
+                 ) -> tuple[DatasetOutcome, list[str]]:
+    """Judge one dataset dir; an unreadable dataset is an outcome, not a crash.
+
+    With `publish_to` (promote mode), the capsule carries the same `publish` section that
+    `kfm-promote promote --publish-to` will put before the policy, so the report, the
+    summary and the PR comment show the decision the ledger records (e.g.
+    `F.publish_prefix_not_allowed`), never a PASS that the promotion then denies."""
     from promote_action.gates.base import Options
     from promote_action.pipeline import evaluate_dataset
     from promote_action.report.model import build_report
@@ -68,7 +75,8 @@ def evaluate_dir(repo: Path, directory: str, policy_dirs: Sequence[Path], engine
     try:
         ev = evaluate_dataset(repo / directory, policy_dirs=list(policy_dirs), engine=engine,
                               stage=stage, approvals=approvals,
-                              options=Options(stac_schemas=stac_schemas))
+                              options=Options(stac_schemas=stac_schemas),
+                              publish=_publish_request(repo / directory, publish_to))
     except Error as e:
         msg = e.diagnostics()
         return (DatasetOutcome(directory, error=msg),
@@ -78,6 +86,19 @@ def evaluate_dir(repo: Path, directory: str, policy_dirs: Sequence[Path], engine
     prefix = "" if directory in ("", ".") else directory.rstrip("/") + "/"
     notes = render_github(report, prefix=prefix, locate=ev.line_of).splitlines()
     return DatasetOutcome(directory, report=report), notes
+
+
+def _publish_request(spec_dir: Path, publish_to: str | None) -> Any:
+    """The publish planner `promote --publish-to` uses (settings from the environment)."""
+    if publish_to is None:
+        return None
+    from promote_action.spec import load_spec
+    from promote_action.store.publish_step import PublishStep
+    from promote_action.store.settings import StoreSettings
+
+    identity = load_spec(spec_dir).identity
+    return PublishStep(publish_to, identity.dataset_slug, identity.dataset_version_id,
+                       StoreSettings.from_env(os.environ)).request
 
 
 def exit_code(outcomes: Sequence[DatasetOutcome]) -> int:

@@ -54,7 +54,8 @@ ACTION_REPO = "kfm-org/kfm-promote"
 STANDIN_FOR = {"actions/checkout": STANDINS / "checkout",
                "actions/setup-python": STANDINS / "setup-python",
                "open-policy-agent/setup-opa": STANDINS / "setup-opa",
-               "actions/cache": STANDINS / "cache"}  # cache/restore and cache/save
+               "actions/cache": STANDINS / "cache",  # cache/restore and cache/save
+               "aws-actions/configure-aws-credentials": STANDINS / "configure-aws-credentials"}
 RUN_TIMEOUT = 300  # seconds for one act run; the workflow's own job timeout is 30 min
 _USES = re.compile(r"^\s*-?\s*uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})", re.M)
 
@@ -80,10 +81,10 @@ def _find_act() -> str | None:
     return found
 
 
-def pinned_actions() -> dict[str, str]:
+def pinned_actions(workflow: Path = WORKFLOW) -> dict[str, str]:
     """Every `owner/repo@sha` the workflow and action.yml use, read from the files."""
     found: dict[str, str] = {}
-    for path in (WORKFLOW, REPO / "action.yml"):
+    for path in (workflow, REPO / "action.yml"):
         for name, sha in _USES.findall(path.read_text()):
             found[name] = sha
     unknown = set(found) - set(STANDIN_FOR) - {ACTION_REPO}
@@ -217,9 +218,12 @@ class ActWorld:
         git(self.repo.work, "push", "-q", "origin", *refspecs)
 
     def run(self, event_name: str, payload: dict[str, Any], *, api_url: str, sha: str,
-            ref: str | None = None, secrets: dict[str, str] | None = None) -> ActRun:
+            ref: str | None = None, secrets: dict[str, str] | None = None,
+            workflow: Path = WORKFLOW, runner_env: dict[str, str] | None = None) -> ActRun:
+        """`runner_env` is the runner machine's own environment (what a self-hosted
+        runner's service has set), not the workflow's `env:`."""
         return run_act(self, event_name, payload, api_url=api_url, sha=sha, ref=ref,
-                       secrets=secrets or {})
+                       secrets=secrets or {}, workflow=workflow, runner_env=runner_env or {})
 
 
 def make_world(tmp: Path, action_dir: Path, *, branch: str = "main",
@@ -244,7 +248,8 @@ def _secrets_file(path: Path, secrets: dict[str, str]) -> Path:
 
 
 def run_act(world: ActWorld, event_name: str, payload: dict[str, Any], *, api_url: str,
-            sha: str, ref: str | None, secrets: dict[str, str]) -> ActRun:
+            sha: str, ref: str | None, secrets: dict[str, str], workflow: Path = WORKFLOW,
+            runner_env: dict[str, str] | None = None) -> ActRun:
     run_no = len(list(world.tmp.glob("act-run*")))
     run_dir = world.tmp / f"act-run{run_no}"
     (run_dir / "home").mkdir(parents=True)
@@ -259,7 +264,7 @@ def run_act(world: ActWorld, event_name: str, payload: dict[str, Any], *, api_ur
                 "KFM_GITHUB_RETRY_BASE": "0.01", "KFM_GITHUB_RETRIES": "3"}
     if ref:
         env_args["GITHUB_REF"] = ref
-    cmd = _act_command(world, event_name, run_dir, env_args,
+    cmd = _act_command(world, event_name, workflow, run_dir, env_args,
                        _secrets_file(run_dir / "secrets",
                                      {"GITHUB_TOKEN": "ghs_faketoken", **secrets}))
     recorder = ConnectionRecorder()
@@ -269,7 +274,8 @@ def run_act(world: ActWorld, event_name: str, payload: dict[str, Any], *, api_ur
                 "no_proxy": "127.0.0.1,localhost",
                 "OPA_GO_CACHE": os.environ.get("OPA_GO_CACHE", ""),
                 **{k: recorder.url for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-                                             "http_proxy", "https_proxy", "all_proxy")}}
+                                             "http_proxy", "https_proxy", "all_proxy")},
+                **(runner_env or {})}
     proc = subprocess.Popen(cmd, cwd=run_dir / "cwd", env=proc_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
@@ -284,18 +290,18 @@ def run_act(world: ActWorld, event_name: str, payload: dict[str, Any], *, api_ur
     return _parse(proc.returncode, out, err, recorder.connections)
 
 
-def _act_command(world: ActWorld, event_name: str, run_dir: Path, env: dict[str, str],
-                 secrets_file: Path) -> list[str]:
+def _act_command(world: ActWorld, event_name: str, workflow: Path, run_dir: Path,
+                 env: dict[str, str], secrets_file: Path) -> list[str]:
     """act offline on this host; the pinned actions mapped to the action tree and the
     stand-ins; no .actrc, .env, .vars, .input or .secrets picked up from anywhere."""
-    cmd = [act_binary(), event_name, "--json", "-W", str(WORKFLOW),
+    cmd = [act_binary(), event_name, "--json", "-W", str(workflow),
            "-e", str(run_dir / "event.json"), "-C", str(run_dir / "cwd"),
            "-P", "ubuntu-latest=-self-hosted", "--no-skip-checkout", "--action-offline-mode",
            "--no-cache-server", "--action-cache-path", str(run_dir / "act-cache"),
            "--concurrent-jobs", "1", "--defaultbranch", world.branch,
            "--secret-file", str(secrets_file), "--var-file", os.devnull,
            "--env-file", os.devnull, "--input-file", os.devnull]
-    for name, pin in pinned_actions().items():
+    for name, pin in pinned_actions(workflow).items():
         target = world.action_dir if name == ACTION_REPO else STANDIN_FOR[name]
         cmd += ["--local-repository", f"{env['GITHUB_SERVER_URL']}/{name}@{pin}={target}"]
     for k, v in env.items():
