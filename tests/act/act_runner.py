@@ -10,8 +10,10 @@ What is mapped, and why:
   `file://<dir>`; the test repository is `<dir>/kfm-org/datasets.git`.
 - `kfm-org/kfm-promote@<pinned sha>` (the action itself) is this checkout's tracked and
   untracked-but-not-ignored files, exported once per session (what a release tree holds).
-- `actions/checkout`, `actions/setup-python`, `open-policy-agent/setup-opa` are the local
-  stand-ins in `standins/` (see its README), via `--local-repository`.
+- `actions/checkout`, `actions/setup-python`, `open-policy-agent/setup-opa` and
+  `actions/cache` (its `restore` and `save` actions) are the local stand-ins in
+  `standins/` (see its README), via `--local-repository`. The cache stand-in keeps its
+  entries in `ActWorld.cache_dir`, which the test owns.
 - `GITHUB_API_URL` is the fake GitHub API (`tests/github/gh_fake.py`) on 127.0.0.1.
 - The signing key and `GITHUB_TOKEN` are secrets from a 0600 secrets file.
 - Offline: `--action-offline-mode`, `--no-cache-server`, `ACT_DISABLE_VERSION_CHECK=1`,
@@ -52,9 +54,10 @@ ACTION_REPO = "kfm-org/kfm-promote"
 STANDIN_FOR = {"actions/checkout": STANDINS / "checkout",
                "actions/setup-python": STANDINS / "setup-python",
                "open-policy-agent/setup-opa": STANDINS / "setup-opa",
+               "actions/cache": STANDINS / "cache",  # cache/restore and cache/save
                "aws-actions/configure-aws-credentials": STANDINS / "configure-aws-credentials"}
 RUN_TIMEOUT = 300  # seconds for one act run; the workflow's own job timeout is 30 min
-_USES = re.compile(r"^\s*-?\s*uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})", re.M)
+_USES = re.compile(r"^\s*-?\s*uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})", re.M)
 
 
 def act_binary() -> str:
@@ -206,6 +209,11 @@ class ActWorld:
     def server(self) -> Path:
         return self.tmp / "github"
 
+    @property
+    def cache_dir(self) -> Path:
+        """The actions/cache stand-in's store: kept across this world's runs."""
+        return self.tmp / "actions-cache"
+
     def push(self, *refspecs: str) -> None:
         git(self.repo.work, "push", "-q", "origin", *refspecs)
 
@@ -242,13 +250,17 @@ def _secrets_file(path: Path, secrets: dict[str, str]) -> Path:
 def run_act(world: ActWorld, event_name: str, payload: dict[str, Any], *, api_url: str,
             sha: str, ref: str | None, secrets: dict[str, str], workflow: Path = WORKFLOW,
             runner_env: dict[str, str] | None = None) -> ActRun:
-    run_dir = world.tmp / f"act-run{len(list(world.tmp.glob('act-run*')))}"
+    run_no = len(list(world.tmp.glob("act-run*")))
+    run_dir = world.tmp / f"act-run{run_no}"
     (run_dir / "home").mkdir(parents=True)
     (run_dir / "cwd").mkdir()
     (run_dir / "event.json").write_text(json.dumps(payload))
     env_args = {"GITHUB_SERVER_URL": f"file://{world.server}", "GITHUB_API_URL": api_url,
                 "GITHUB_REPOSITORY": FULL_NAME, "SHA_REF": sha,
                 "KFM_STANDIN_PYTHON_TEMPLATE": str(world.template),
+                "KFM_STANDIN_CACHE_DIR": str(world.cache_dir),
+                # act's github.run_id is 1 for every run unless set; GitHub's is unique
+                "GITHUB_RUN_ID": str(1000 + run_no),
                 "KFM_GITHUB_RETRY_BASE": "0.01", "KFM_GITHUB_RETRIES": "3"}
     if ref:
         env_args["GITHUB_REF"] = ref
