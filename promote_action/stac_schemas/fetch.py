@@ -171,16 +171,7 @@ def add(directory: Path, sources: list[str], *, refetch: bool = False,
     display = directory.as_posix()
     known = read_lock(directory, display)
     staged = collect(sources, {} if refetch else known, as_url)
-    written = []
-    for url in sorted(staged):
-        doc = staged[url]
-        entry = Entry(url, file_for(url), hashlib.sha256(doc.raw).hexdigest(),
-                      doc.source or (known[url].source if url in known else None))
-        _write(directory / entry.file, doc.raw)
-        known[url] = entry
-        written.append(entry)
-    _write(directory / LOCK_NAME, render_lock(known).encode())
-    return written
+    return _store(directory, known, staged)
 
 
 def sync(directory: Path) -> list[Entry]:
@@ -193,9 +184,18 @@ def sync(directory: Path) -> list[Entry]:
     for url, entry in sorted(known.items()):
         doc = _load(entry.source or url, url)
         staged[url] = Fetched(url, doc.raw, doc.origin, entry.source, doc.data)
+    return _store(directory, known, staged)
+
+
+def _store(directory: Path, known: dict[str, Entry], staged: dict[str, Fetched]
+           ) -> list[Entry]:
+    """Write every fetched schema, then the lock naming all of them: the lock is written
+    last, so a failure part-way leaves the old lock (and its digests) in charge."""
     written = []
-    for url, doc in staged.items():
-        entry = Entry(url, file_for(url), hashlib.sha256(doc.raw).hexdigest(), doc.source)
+    for url in sorted(staged):
+        doc = staged[url]
+        entry = Entry(url, file_for(url), hashlib.sha256(doc.raw).hexdigest(),
+                      doc.source or (known[url].source if url in known else None))
         _write(directory / entry.file, doc.raw)
         known[url] = entry
         written.append(entry)
