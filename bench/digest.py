@@ -110,14 +110,15 @@ def parse_openssl(text: str) -> dict[str, str]:
 def peak_rss_mib(big: Path) -> tuple[float, float]:
     """Peak RSS of a fresh child before and after hashing `big` (bounded-memory check)."""
     code = textwrap.dedent(f"""
-        import resource, sys
+        import sys
         sys.path.insert(0, {str(REPO)!r})
+        sys.path.insert(0, {str(REPO / "bench")!r})
         from pathlib import Path
+        import rss
         from promote_action.digests import hash_files
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before = rss.baseline()
         hash_files([Path({str(big)!r})])
-        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(before, after)
+        print(before // 1024, (before + rss.growth(before)) // 1024)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()

@@ -48,6 +48,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import rss  # noqa: E402  (bench/rss.py, beside this file)
+
 DIGEST_TARGET = 1.0  # x the best reference's throughput
 RSS_LIMIT_MIB = 64
 WORKERS = 8
@@ -199,14 +202,6 @@ CONTENDERS: dict[str, Callable[[str, str, list[str], Any], dict[str, str]]] = {
     "ceiling": run_ceiling}
 
 
-def _hwm() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def worker(name: str, endpoint: str, bucket: str, keys: list[str]) -> None:
     """Run one contender once in this fresh process; print timing, RSS growth, digests."""
     fn = CONTENDERS[name]
@@ -221,11 +216,11 @@ def worker(name: str, endpoint: str, bucket: str, keys: list[str]) -> None:
         store_for(parse_uri(f"s3://{bucket}/{keys[0]}"), prep)
     elif name.startswith("boto3"):
         prep = Bench(endpoint, bucket, {}, 1, False).client()
-    base = _hwm()
+    base = rss.baseline()
     t0 = time.perf_counter()
     digests = fn(endpoint, bucket, keys, prep)
     seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "growth": _hwm() - base, "digests": digests}))
+    print(json.dumps({"seconds": seconds, "growth": rss.growth(base), "digests": digests}))
 
 
 def measure(bench: Bench, name: str, corpus: str) -> dict[str, Any]:

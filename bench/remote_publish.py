@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import rss  # noqa: E402  (bench/rss.py, beside this file)
 
 RATIO_TARGET = 1.3  # kfm publish time / boto3 copy time
 RSS_LIMIT_MIB = 64
@@ -122,12 +123,11 @@ def child(spec: dict[str, Any]) -> None:
     import boto3  # noqa: F401 - imported before the baseline for every contender alike
 
     import promote_action.store.publish  # noqa: F401
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = rss.baseline()
     t0 = time.perf_counter()
     RUNNERS[spec["who"]](spec["endpoint"], spec["bucket"], spec["objs"], spec["dest"])
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "rss_growth_mib": (peak - base) / 1024}))
+    print(json.dumps({"seconds": seconds, "rss_growth_mib": rss.growth(base) / 2**20}))
 
 
 def run_child(spec: dict[str, Any]) -> dict[str, float]:
@@ -189,7 +189,7 @@ def summarize(case: str, total: int, results: dict[str, list[dict[str, float]]],
     for w in CONTENDERS:
         rss = max(r["rss_growth_mib"] for r in results[w])
         lines.append(f"  {w:<18} {med[w]:>9.2f} {mb / med[w]:>7.0f} "
-                     f"{med[w] / med['boto3_copy']:>13.2f} {rss:>12.0f} MiB")
+                     f"{med[w] / med['boto3_copy']:>13.2f} {rss:>12.1f} MiB")
     misses = []
     ratio = med["kfm"] / med["boto3_copy"]
     rss = max(r["rss_growth_mib"] for r in results["kfm"])
