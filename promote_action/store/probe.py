@@ -3,7 +3,7 @@
 Some S3-compatible stores (older MinIO and Ceph releases, many gateways and proxies)
 accept `If-None-Match: *` and then overwrite anyway. Publishing to such a store would
 make "immutable" a promise nobody keeps, so before the first copy the publisher writes
-a fresh probe object create-only, writes *other* bytes to the same key create-only (which
+a probe object create-only, writes *other* bytes to the same key create-only (which
 must be refused), and — when large objects will be moved by a server-side create-only
 copy — copies over the probe with `overwrite=False` (which must be refused too). The
 probe lives in the staging area below the publish root and is deleted afterwards. A
@@ -13,7 +13,6 @@ and so is one that cannot express the precondition at all.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import obstore
@@ -30,9 +29,12 @@ SECOND = b"kfm-promote conditional-put probe: must never replace the original\n"
 def probe_create_only(store: Any, area: ObjectURI, *, copies: bool) -> None:
     """Raise `ConditionalPutUnsupportedError` unless create-only puts (and, with
     `copies`, create-only copies) are enforced by the store under `area`."""
-    nonce = secrets.token_hex(8)  # a transient key, never recorded anywhere
-    probe = area.child(f"probe-{nonce}")
-    other = area.child(f"probe-{nonce}-src")
+    probe = area.child("probe")
+    other = area.child("probe-src")
+    # The keys are fixed per staging area (one per dataset version), so what a killed
+    # run left is found and cleared here instead of lingering under a random name.
+    delete_quietly(store, probe.key)
+    delete_quietly(store, other.key)
     try:
         _put_create(store, probe, FIRST)
         try:

@@ -15,8 +15,10 @@ Order, all before the ledger commit names anything:
      it moved to the final key by a create-only copy (S3: multipart copy completed with
      `If-None-Match: *`). A multipart upload is invisible until completed and aborted on
      failure, and a kill leaves at most a complete staging object, so no partial object
-     ever appears under a final key; a re-run overwrites the same staging key and
-     completes the copy.
+     ever appears under a final key. Staging keys are derived from the plan
+     (`.kfm-staging/<slug>/<version>/<sha256>`, probes `.../probe`), so a re-run
+     overwrites what a killed run staged, completes the copy, and removes every staging
+     object of the version, including those of objects the killed run had already moved.
 4. **Verify** every destination object by re-reading it: its SHA-256 and size must equal
    the digest the gates recorded. Only then may the ledger commit be written.
 
@@ -129,11 +131,20 @@ class Publisher:
         if dry_run:
             return self._outcomes(state, "would_create")
         if todo:
-            probe_create_only(self.dest, self.plan.root.child(f"{STAGING}/probe"),
+            probe_create_only(self.dest, self._staging_area(),
                               copies=any(self._is_large(i) for i in todo))
             self._copy_all(todo)
         self.verify(todo)
+        # A run killed between a create-only move and its clean-up left the staging
+        # object of an item that is now published: its deterministic key finds it here.
+        self._map(lambda i: delete_quietly(self.dest, self._stage_key(i).key),
+                  [i for i in self.plan.items if self._is_large(i) and i not in todo])
         return self._outcomes(state, "created")
+
+    def _staging_area(self) -> ObjectURI:
+        """This version's own staging folder: every key in it is derived from the plan,
+        so a re-run finds (and replaces or removes) whatever a killed run left there."""
+        return self.plan.root.child(f"{STAGING}/{self.plan.slug}/{self.plan.version}")
 
     def verify(self, items: list[PublishItem]) -> None:
         """Re-read every object this run wrote: its digest and size must be the source's
@@ -166,9 +177,7 @@ class Publisher:
             self._map(lambda i: delete_quietly(self.dest, stages[i.dest.uri].key), large)
 
     def _stage_key(self, item: PublishItem) -> ObjectURI:
-        hexdigest = item.source.digest.removeprefix("sha256:")
-        return self.plan.root.child(
-            f"{STAGING}/{self.plan.slug}/{self.plan.version}/{hexdigest}")
+        return self._staging_area().child(item.source.digest.removeprefix("sha256:"))
 
     def _copy_small(self, item: PublishItem) -> None:
         with self._small:  # bounded memory: a few small objects in memory at once

@@ -124,7 +124,7 @@ def test_store_that_ignores_if_none_match_is_refused(s3_server: Any, store_env: 
         with pytest.raises(ConditionalPutUnsupportedError) as info:
             publish(plan, settings(env), SMALL)
         assert info.value.exit_code == EXIT.BAD_INPUT
-        line = one_line(info.value, f"s3://{bucket}/processed/.kfm-staging/probe/")
+        line = one_line(info.value, f"s3://{bucket}/processed/.kfm-staging/{SLUG}/{VERSION}/probe")
         assert "ignores conditional writes" in line
         assert keys(s3_server, bucket, "processed/") == {}  # probe cleaned, nothing copied
     finally:
@@ -224,3 +224,27 @@ def test_many_multi_range_objects_do_not_starve_the_read_slots(s3_server: Any,
     uris = [s3_server.put(bucket, k, v) for k, v in data.items()]
     pins = hash_objects(uris, settings(env))
     assert [pins[u].digest for u in uris] == [sha(v) for v in data.values()]
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_rerun_after_a_kill_leaves_no_staging_object(lake: dict[str, Any], s3_server: Any,
+                                                     moved: bool) -> None:
+    """A run killed mid-probe or mid-move leaves objects under `.kfm-staging/`; their keys
+    derive from the plan, so the re-run reuses or removes them and, once it succeeds,
+    nothing is left in staging (with `moved`, the kill came after the create-only move of
+    the large object, before its staging object was removed)."""
+    bucket = lake["bucket"]
+    large = lake["sources"][1]
+    area = f"processed/.kfm-staging/{SLUG}/{VERSION}/"
+    data = keys(s3_server, bucket, "work/g/run-7/tiles/")["work/g/run-7/tiles/a.bin"]
+    s3_server.put(bucket, area + large.digest.removeprefix("sha256:"), data)
+    s3_server.put(bucket, area + "probe", b"left by a killed probe\n")
+    s3_server.put(bucket, area + "probe-src", b"left by a killed probe too\n")
+    if moved:
+        s3_server.put(bucket, FINAL + "tiles/a.bin", data)
+    plan = plan_for(f"s3://{bucket}/processed", lake["sources"])
+    out = publish(plan, settings(lake["env"]), SMALL)
+    assert [o.status for o in out] == ["created", "exists" if moved else "created"]
+    published = keys(s3_server, bucket, "processed/")
+    assert sorted(published) == [FINAL + "gauges.csv", FINAL + "tiles/a.bin"], published
+    assert {sha(b) for b in published.values()} == {s.digest for s in lake["sources"]}
