@@ -7,8 +7,10 @@ Order, all before the ledger commit names anything:
    (deny) before a single byte is written, so a conflict publishes nothing.
 2. **Probe** that the store enforces create-only writes (`probe.py`); refuse otherwise.
 3. **Copy** each missing object:
-   - small objects (≤ `chunk_size`): read (pinned with `If-Match` for a remote source),
-     hash, and `PUT` with `If-None-Match: *` straight to the final key;
+   - objects up to `PublishOptions.small` (16 MiB): read (pinned with `If-Match` for a
+     remote source), hashed, and only bytes that match the digest are `PUT` with
+     `If-None-Match: *` straight to the final key. One request writes the object, so it
+     is whole or absent; memory is held to a byte budget shared by all such copies;
    - larger ones are assembled under a staging key below the publish root (server-side
      copy when source and destination share a store, otherwise a streamed multipart
      upload hashed on the way), the staging object's digest is checked, and only then is
@@ -32,6 +34,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,10 +72,40 @@ class Outcome:
 
 @dataclass(frozen=True)
 class PublishOptions:
+    """Size limits of one publish run.
+
+    `small` decides the path: a whole-object create-only PUT (one read, one write) costs
+    far less than staging plus two server-side copies, but holds the object in memory,
+    so it is capped and all such copies share `stream_budget` (each is counted twice: our
+    buffer and the client's request body)."""
+
     workspace: Any = None  # the `digests.Workspace` that workspace artifact paths resolve in
-    small: int = 4 * 1024 * 1024  # objects up to this size are put in one request
+    small: int = 16 * 1024 * 1024  # objects up to this size are put in one request
     part_size: int = 5 * 1024 * 1024  # multipart part size when streaming larger ones
-    stream_budget: int = 48 * 1024 * 1024  # bytes all streamed uploads may buffer at once
+    stream_budget: int = 48 * 1024 * 1024  # bytes all in-flight copies may buffer at once
+
+
+class ByteBudget:
+    """A semaphore counted in bytes: copies of many small objects run side by side, one
+    large in-memory copy waits until its bytes fit (never more than `total` at once)."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self._free = total
+        self._cv = threading.Condition()
+
+    @contextmanager
+    def take(self, n: int) -> Iterator[None]:
+        n = min(n, self.total)  # an item larger than the budget runs alone
+        with self._cv:
+            self._cv.wait_for(lambda: self._free >= n)
+            self._free -= n
+        try:
+            yield
+        finally:
+            with self._cv:
+                self._free += n
+                self._cv.notify_all()
 
 
 class Publisher:
@@ -85,8 +118,7 @@ class Publisher:
         self.dest = store_for(plan.root, settings)
         per_stream = 2 * options.part_size + 2 * READ_CHUNK
         self._streams = threading.BoundedSemaphore(max(1, options.stream_budget // per_stream))
-        self._small = threading.BoundedSemaphore(
-            max(1, options.stream_budget // max(1, 2 * options.small)))
+        self._small = ByteBudget(options.stream_budget)
 
     # -- 1. check ---------------------------------------------------------------------
     def check(self) -> dict[str, str]:
@@ -180,7 +212,7 @@ class Publisher:
         return self._staging_area().child(item.source.digest.removeprefix("sha256:"))
 
     def _copy_small(self, item: PublishItem) -> None:
-        with self._small:  # bounded memory: a few small objects in memory at once
+        with self._small.take(2 * max(1, item.source.size)):  # bounded memory
             data = self._read_source(item)
             try:
                 obstore.put(self.dest, item.dest.key, data, mode="create")
@@ -246,10 +278,17 @@ class Publisher:
             count[0] += len(block)
             yield block
 
-    def _read_source(self, item: PublishItem) -> bytes:
+    def _read_source(self, item: PublishItem) -> bytearray:
+        """The whole object in one buffer of its pinned size (no list of chunks joined
+        into a second copy); more bytes than pinned is a changed object."""
         hasher = hashlib.sha256()
         count = [0]
-        data = b"".join(self._chunks(item, hasher, count))
+        data = bytearray(item.source.size)
+        for block in self._chunks(item, hasher, count):
+            end = count[0]
+            if end > len(data):
+                break
+            data[end - len(block):end] = block
         self._check_bytes(item, "sha256:" + hasher.hexdigest(), count[0])
         return data
 
