@@ -248,3 +248,30 @@ def test_rerun_after_a_kill_leaves_no_staging_object(lake: dict[str, Any], s3_se
     published = keys(s3_server, bucket, "processed/")
     assert sorted(published) == [FINAL + "gauges.csv", FINAL + "tiles/a.bin"], published
     assert {sha(b) for b in published.values()} == {s.digest for s in lake["sources"]}
+
+
+def test_byte_budget_bounds_the_bytes_held_at_once() -> None:
+    """In-memory copies share one byte budget: small ones run side by side, a large one
+    waits until its bytes fit, one larger than the whole budget runs alone."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from promote_action.store.publish import ByteBudget
+
+    budget = ByteBudget(10)
+    lock = threading.Lock()
+    held = [0, 0]  # now, peak
+
+    def work(n: int) -> None:
+        with budget.take(n):
+            with lock:
+                held[0] += min(n, 10)
+                held[1] = max(held[1], held[0])
+            time.sleep(0.02)
+            with lock:
+                held[0] -= min(n, 10)
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(work, [6, 6, 3, 3, 1, 25]))
+    assert held == [0, 10]
