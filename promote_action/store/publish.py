@@ -244,11 +244,9 @@ class Publisher:
             except Exception as e:
                 raise translate(e, src.uri, pinned=True) from e
         else:
-            hasher = hashlib.sha256()
-            count = [0]
             with self._streams:  # bounded memory: at most a few uploads buffer parts
                 try:
-                    obstore.put(self.dest, stage.key, self._chunks(item, hasher, count),
+                    obstore.put(self.dest, stage.key, self._chunks(item, decouple=True),
                                 use_multipart=True, chunk_size=self.opts.part_size,
                                 max_concurrency=2)
                 except StoreError:
@@ -257,39 +255,45 @@ class Publisher:
                     if isinstance(e.__cause__, StoreError):
                         raise e.__cause__ from e
                     raise translate(e, stage.uri) from e
-            self._check_bytes(item, "sha256:" + hasher.hexdigest(), count[0])
 
-    def _chunks(self, item: PublishItem, hasher: Any, count: list[int]) -> Iterator[bytes]:
+    def _chunks(self, item: PublishItem, *, decouple: bool = False) -> Iterator[bytes]:
+        """The source's bytes, hashed once on the way: the iterator raises
+        `ObjectChangedError` (at the latest when it ends) unless they are exactly the
+        verified size and SHA-256, so whatever is built from them must not be finalized
+        before it has ended. `decouple` reads a remote source on its own thread (for an
+        upload, whose input obstore pulls from inside its runtime)."""
         src = self._source_uri(item)
         if src is None:
-            with self._local_path(item).open("rb") as fh:
-                blocks: Iterator[bytes] = iter(lambda: fh.read(READ_CHUNK), b"")
-                yield from self._hashed(blocks, hasher, count)
+            yield from self._local_chunks(item)
             return
         pin = ObjectPin(src.uri, item.source.size, item.source.etag, item.source.version,
                         item.source.digest)
-        yield from self._hashed(_decoupled(lambda: read_pinned(pin, self.settings)),
-                                hasher, count)
+        # read_pinned checks size and digest itself (If-Match on the GET, hash at the end)
+        if decouple:
+            yield from _decoupled(lambda: read_pinned(pin, self.settings))
+        else:
+            yield from read_pinned(pin, self.settings)
 
-    @staticmethod
-    def _hashed(blocks: Iterator[bytes], hasher: Any, count: list[int]) -> Iterator[bytes]:
-        for block in blocks:
-            hasher.update(block)
-            count[0] += len(block)
-            yield block
+    def _local_chunks(self, item: PublishItem) -> Iterator[bytes]:
+        hasher = hashlib.sha256()
+        n = 0
+        with self._local_path(item).open("rb") as fh:
+            while block := fh.read(READ_CHUNK):
+                n += len(block)
+                if n > item.source.size:
+                    break
+                hasher.update(block)
+                yield block
+        self._check_bytes(item, "sha256:" + hasher.hexdigest(), n)
 
     def _read_source(self, item: PublishItem) -> bytearray:
-        """The whole object in one buffer of its pinned size (no list of chunks joined
-        into a second copy); more bytes than pinned is a changed object."""
-        hasher = hashlib.sha256()
-        count = [0]
+        """The whole, verified object in one buffer of its pinned size (no list of
+        chunks joined into a second copy)."""
         data = bytearray(item.source.size)
-        for block in self._chunks(item, hasher, count):
-            end = count[0]
-            if end > len(data):
-                break
-            data[end - len(block):end] = block
-        self._check_bytes(item, "sha256:" + hasher.hexdigest(), count[0])
+        n = 0
+        for block in self._chunks(item):
+            data[n:n + len(block)] = block
+            n += len(block)
         return data
 
     @staticmethod
