@@ -8,7 +8,7 @@ fresh prefix of the same bucket:
 
 - `kfm`: `promote_action.store.publish` exactly as `promote --publish-to` runs it —
   existence check, conditional-write probe, create-only copy (server-side staging +
-  create-only multipart copy for objects over 4 MiB), and a full re-read of every staged
+  create-only multipart copy for objects over 16 MiB), and a full re-read of every staged
   and published object through SHA-256;
 - `boto3 copy` (the reference a user would script): `get_object` → `upload_fileobj` per
   object in a thread pool of 8, no verification;
