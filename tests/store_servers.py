@@ -231,6 +231,8 @@ class HTTPObjects(_Loopback):
 class S3:
     """A moto S3 server; `env` is the standard AWS environment for it."""
 
+    scheme = "s3"
+
     def __init__(self) -> None:
         from moto.server import ThreadedMotoServer
 
@@ -266,6 +268,17 @@ class S3:
     def put(self, bucket: str, key: str, data: bytes) -> str:
         self.client().put_object(Bucket=bucket, Key=key, Body=data)
         return f"s3://{bucket}/{key}"
+
+    def etag(self, bucket: str, key: str) -> str:
+        tag: str = self.client().head_object(Bucket=bucket, Key=key)["ETag"]
+        return tag
+
+    def keys(self, bucket: str, prefix: str = "") -> dict[str, bytes]:
+        """Every visible object under `prefix`, with its bytes."""
+        c = self.client()
+        listed = c.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        return {o["Key"]: c.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+                for o in listed}
 
     def stop(self) -> None:
         self.server.stop()

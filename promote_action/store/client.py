@@ -14,6 +14,8 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from promote_action.store.credentials import require_azure, require_gcs
+from promote_action.store.credentials import truthy as _truthy
 from promote_action.store.errors import BadURIError, StoreAccessError
 from promote_action.store.settings import StoreSettings
 from promote_action.store.uri import ObjectURI
@@ -109,16 +111,21 @@ def _new_store(scheme: str, container: str, account: str | None, settings: Store
                            settings, _truthy(settings.env("AWS_ALLOW_HTTP"))),
                        retry_config=_retry(settings))
     if scheme == "gs":
+        # obstore reads the GOOGLE_* variables itself (service-account file, key,
+        # application credentials; a file's `gcs_base_url` selects a private endpoint).
+        require_gcs(settings, uri)
         return GCSStore(container, client_options=_client_options(
-            settings, False), retry_config=_retry(settings))
+            settings, _truthy(settings.env("GOOGLE_ALLOW_HTTP"))),
+            retry_config=_retry(settings))
+    # az / abfs: obstore reads the AZURE_* variables itself; the emulator (Azurite) is
+    # plain http on its well-known account, so it implies allow_http.
+    require_azure(settings, uri, account)
     config: AzureConfig = {"account_name": account} if account else {}
+    http = _truthy(settings.env("AZURE_ALLOW_HTTP")) or _truthy(
+        settings.env("AZURE_STORAGE_USE_EMULATOR"))
     return AzureStore(container, config=config,
-                      client_options=_client_options(settings, False),
+                      client_options=_client_options(settings, http),
                       retry_config=_retry(settings))
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _s3_config(settings: StoreSettings, uri: str) -> S3Config:

