@@ -10,7 +10,7 @@
   with `gcs_base_url` and `disable_oauth`, named by `GOOGLE_SERVICE_ACCOUNT`.
 
 Both offer what the tests use of `store_servers.S3`: `scheme`, `env`, `bucket()`,
-`put()`, `etag()`, `keys()`. Objects are written through each emulator's own API (the
+`put()`, `etag()`, `delete()`, `keys()`. Objects are written through each emulator's own API (the
 Azure SDK, the GCS JSON upload API), never through the code under test. Every wait is
 bounded; both servers are stopped (terminate, then kill) at the end of the session.
 """
@@ -162,6 +162,9 @@ class Azurite:
         tag: str = self.service().get_blob_client(bucket, key).get_blob_properties().etag
         return tag if tag.startswith('"') else f'"{tag}"'
 
+    def delete(self, bucket: str, key: str) -> None:
+        self.service().get_blob_client(bucket, key).delete_blob()
+
     def keys(self, bucket: str, prefix: str = "") -> dict[str, bytes]:
         c = self.service().get_container_client(bucket)
         return {b.name: c.download_blob(b.name).readall()
@@ -238,6 +241,9 @@ class FakeGCS:
                                      method="HEAD")
         with urllib.request.urlopen(req, timeout=30) as resp:
             return str(resp.headers["ETag"])
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._call("DELETE", f"/storage/v1/b/{bucket}/o/{urllib.parse.quote(key, safe='')}")
 
     def keys(self, bucket: str, prefix: str = "") -> dict[str, bytes]:
         q = urllib.parse.urlencode({"prefix": prefix})

@@ -275,3 +275,17 @@ def test_remote_object_replaced_after_validation_is_denied(remote_site: Site) ->
     assert p.returncode == 1, p.stdout + p.stderr
     assert uri in p.stdout and "DENIED" in p.stdout
     assert site.published() == {}
+
+
+def test_publish_to_a_gcs_endpoint_that_refuses_the_write_is_exit_2(tmp_path: Path,
+                                                                     fake_gcs: Any) -> None:
+    """fake-gcs-server answers the create-only XML-API write of a GCS publish with 400:
+    one line naming the destination, exit 2, nothing published, nothing on the ledger."""
+    site = Site(tmp_path, fake_gcs, fake_gcs.env, remote=True)
+    site.validate()
+    p = site.run(site.promote())
+    assert p.returncode == 2, p.stdout + p.stderr
+    err = p.stderr.strip()
+    assert len(err.splitlines()) == 1 and f"{site.root}/" in err, err
+    assert site.ledger_refs() == ""
+    assert site.published() == {}
