@@ -70,11 +70,12 @@ def azurite_binary() -> Path:
     parallel test workers from installing it twice at once)."""
     home = CACHE / f"azurite-{AZURITE_VERSION}"
     binary = home / "node_modules" / ".bin" / "azurite-blob"
+    missing = [tool for tool in ("node", "npm") if not shutil.which(tool)]
+    if missing:  # the one reason to skip; any other failure below is an error
+        pytest.skip(f"Azure tests need node and npm for the Azurite emulator; "
+                    f"{' and '.join(missing)} not on PATH")
     if binary.exists():
         return binary
-    if not (shutil.which("npm") and shutil.which("node")):
-        pytest.skip("Azure tests need node and npm to install the Azurite emulator; "
-                    "neither is on PATH")
     home.mkdir(parents=True, exist_ok=True)
     with open(home / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -55,6 +55,21 @@ def test_bucket_digests_match_hashlib(ranges: bool, object_store: Any,
         assert (pin.version is not None) == (object_store.scheme == "gs")
 
 
+def test_abfs_uri_names_the_account(azurite: Any, store_env: Any) -> None:
+    """`abfs://container@account.dfs.core.windows.net/key` names the storage account in
+    the URI; it reads the same object as `az://container/key` with the account from the
+    environment, and is reported under its own normal form."""
+    env = store_env(azurite.env)
+    container = azurite.bucket()
+    data = os.urandom(70_000)
+    az = azurite.put(container, "work/a.bin", data)
+    abfs = f"abfs://{container}@devstoreaccount1.dfs.core.windows.net/work/a.bin"
+    pins = hash_objects([az, abfs], StoreSettings.from_env(env))
+    assert list(pins) == [az, abfs]
+    assert pins[az].digest == pins[abfs].digest == sha(data)
+    assert pins[az].etag == pins[abfs].etag
+
+
 def test_versioned_bucket_pins_version(s3_server: Any, store_env: Any) -> None:
     """On a versioned bucket the pin names the version: a later overwrite of the key
     cannot change what a pinned read returns (the reviewed bytes), and deleting that
