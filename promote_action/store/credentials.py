@@ -1,4 +1,9 @@
-"""Refuse early when the environment cannot possibly authenticate to GCS or Azure.
+"""GCS and Azure settings from the standard environment, and an early refusal when it
+cannot possibly authenticate.
+
+The standard variables captured by `StoreSettings.from_env` are mapped to obstore's
+config keys here (as `client._s3_config` does for AWS), so the store is built from what
+the settings saw, not from whatever the process environment holds at that moment.
 
 obstore follows each cloud's whole credential chain, ending at the instance metadata
 service (169.254.169.254). When the runner names no credential at all, that last step
@@ -22,19 +27,46 @@ before any request:
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from promote_action.store.errors import StoreAccessError
 from promote_action.store.settings import StoreSettings
 
+# Standard variable -> obstore config key, in increasing precedence.
+GCS_KEYS = (("GOOGLE_SERVICE_ACCOUNT_PATH", "service_account"),
+            ("GOOGLE_SERVICE_ACCOUNT", "service_account"),
+            ("GOOGLE_SERVICE_ACCOUNT_KEY", "service_account_key"),
+            ("GOOGLE_APPLICATION_CREDENTIALS", "application_credentials"),
+            ("GOOGLE_BEARER_TOKEN", "bearer_token"),
+            ("GOOGLE_BASE_URL", "base_url"),
+            ("GOOGLE_SKIP_SIGNATURE", "skip_signature"))
+AZURE_KEYS = (
+    ("AZURE_STORAGE_ACCOUNT_NAME", "account_name"),
+    ("AZURE_STORAGE_MASTER_KEY", "account_key"), ("AZURE_STORAGE_ACCESS_KEY", "account_key"),
+    ("AZURE_STORAGE_ACCOUNT_KEY", "account_key"),
+    ("AZURE_CLIENT_ID", "client_id"), ("AZURE_STORAGE_CLIENT_ID", "client_id"),
+    ("AZURE_CLIENT_SECRET", "client_secret"), ("AZURE_STORAGE_CLIENT_SECRET", "client_secret"),
+    ("AZURE_AUTHORITY_ID", "tenant_id"), ("AZURE_TENANT_ID", "tenant_id"),
+    ("AZURE_STORAGE_AUTHORITY_ID", "tenant_id"), ("AZURE_STORAGE_TENANT_ID", "tenant_id"),
+    ("AZURE_STORAGE_SAS_KEY", "sas_key"), ("AZURE_STORAGE_SAS_TOKEN", "sas_key"),
+    ("AZURE_STORAGE_TOKEN", "token"),
+    ("AZURE_ENDPOINT", "endpoint"), ("AZURE_STORAGE_ENDPOINT", "endpoint"),
+    ("AZURE_IDENTITY_ENDPOINT", "msi_endpoint"), ("AZURE_MSI_ENDPOINT", "msi_endpoint"),
+    ("AZURE_OBJECT_ID", "object_id"), ("AZURE_MSI_RESOURCE_ID", "msi_resource_id"),
+    ("AZURE_FEDERATED_TOKEN_FILE", "federated_token_file"),
+    ("AZURE_USE_AZURE_CLI", "use_azure_cli"), ("AZURE_STORAGE_USE_EMULATOR", "use_emulator"),
+    ("AZURE_SKIP_SIGNATURE", "skip_signature"))
+_BOOL_KEYS = ("skip_signature", "use_azure_cli", "use_emulator")
+
 GCS_CREDENTIALS = ("GOOGLE_SERVICE_ACCOUNT", "GOOGLE_SERVICE_ACCOUNT_PATH",
                    "GOOGLE_SERVICE_ACCOUNT_KEY", "GOOGLE_APPLICATION_CREDENTIALS",
-                   "GOOGLE_SKIP_SIGNATURE")
+                   "GOOGLE_BEARER_TOKEN", "GOOGLE_SKIP_SIGNATURE")
 AZURE_CREDENTIALS = (
     "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_ACCESS_KEY", "AZURE_STORAGE_MASTER_KEY",
     "AZURE_STORAGE_SAS_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_TOKEN",
     "AZURE_CLIENT_SECRET", "AZURE_STORAGE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
-    "AZURE_CLIENT_ID", "AZURE_STORAGE_CLIENT_ID", "AZURE_MSI_ENDPOINT", "AZURE_OBJECT_ID",
-    "AZURE_MSI_RESOURCE_ID")
+    "AZURE_CLIENT_ID", "AZURE_STORAGE_CLIENT_ID", "AZURE_MSI_ENDPOINT",
+    "AZURE_IDENTITY_ENDPOINT", "AZURE_OBJECT_ID", "AZURE_MSI_RESOURCE_ID")
 # Boolean switches that are a credential source only when true.
 AZURE_SWITCHES = ("AZURE_STORAGE_USE_EMULATOR", "AZURE_USE_AZURE_CLI", "AZURE_SKIP_SIGNATURE")
 _TRUE = {"1", "true", "yes", "on"}
@@ -46,6 +78,16 @@ def truthy(value: str | None) -> bool:
 
 def _set(settings: StoreSettings, names: tuple[str, ...]) -> bool:
     return any((settings.env(n) or "").strip() for n in names)
+
+
+def mapped(settings: StoreSettings, keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """obstore config from the captured standard variables (later entries win)."""
+    config: dict[str, Any] = {}
+    for var, key in keys:
+        value = (settings.env(var) or "").strip()
+        if value:
+            config[key] = truthy(value) if key in _BOOL_KEYS else value
+    return config
 
 
 def require_gcs(settings: StoreSettings, uri: str) -> None:
@@ -74,5 +116,5 @@ def require_azure(settings: StoreSettings, uri: str, account: str | None) -> Non
                                uri=uri)
 
 
-__all__ = ["AZURE_CREDENTIALS", "AZURE_SWITCHES", "GCS_CREDENTIALS", "require_azure",
-           "require_gcs", "truthy"]
+__all__ = ["AZURE_CREDENTIALS", "AZURE_KEYS", "AZURE_SWITCHES", "GCS_CREDENTIALS",
+           "GCS_KEYS", "mapped", "require_azure", "require_gcs", "truthy"]
