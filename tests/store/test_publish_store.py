@@ -22,6 +22,7 @@ from publish_support import (
     settings,
     sha,
 )
+from store_servers import FaultProxy
 
 from promote_action.errors import EXIT
 from promote_action.store.errors import (
@@ -35,6 +36,18 @@ from promote_action.store.publish_plan import Source
 
 FINAL = f"processed/{SLUG}/{VERSION}/"
 SMALL = PublishOptions(small=64 * 1024)  # objects above 64 KiB take the staging path
+
+
+def left_behind(store: Any, bucket: str) -> dict[str, bytes]:
+    """Objects under `processed/` after a refused publish through a proxy. Azurite
+    answers the blob-batch delete obstore sends with 500 when the request is
+    SAS-authenticated (as behind the proxies here), so on Azure the conditional-write
+    probe may stay in staging; it is never under a final key."""
+    left = keys(store, bucket, "processed/")
+    if store.scheme == "az":
+        left = {k: v for k, v in left.items()
+                if not k.startswith("processed/.kfm-staging/probe/")}
+    return left
 
 
 def one_line(err: BaseException, uri: str) -> str:
@@ -141,31 +154,32 @@ def test_store_that_ignores_if_none_match_is_refused(object_store: Any,
         line = one_line(info.value,
                         f"{object_store.scheme}://{bucket}/processed/.kfm-staging/probe/")
         assert "ignores conditional writes" in line
-        left = keys(object_store, bucket, "processed/")
-        if object_store.scheme == "az":
-            # Azurite answers the blob-batch delete obstore sends with 500 when the request
-            # is SAS-authenticated (as here, behind the proxy), so the probe may stay
-            # behind in staging; it is never under a final key.
-            left = {k: v for k, v in left.items()
-                    if not k.startswith("processed/.kfm-staging/probe/")}
-        assert left == {}  # probe cleaned, nothing copied
+        assert left_behind(object_store, bucket) == {}  # probe cleaned, nothing copied
     finally:
         proxy.stop()
 
 
+@pytest.mark.parametrize("object_store", ["s3", "az"], indirect=True)
 @pytest.mark.parametrize(("status", "words"), [(403, "access denied (403)"), (503, "503")])
 def test_destination_faults_are_one_line_and_leave_nothing(
-        s3_server: Any, s3_faults: Any, store_env: Any, status: int, words: str) -> None:
-    env = store_env(s3_faults.env)
-    bucket = s3_server.bucket()
-    src = remote_source(s3_server, bucket, "work/a.csv", b"a,b\n")
-    plan = plan_for(f"s3://{bucket}/processed", [src])
-    s3_faults.faults.add(f"/{bucket}/{FINAL}a.csv", status=status, method="PUT", times=50)
-    with pytest.raises(StoreAccessError) as info:
-        publish(plan, settings(env), SMALL)
-    assert info.value.exit_code == EXIT.BAD_INPUT
-    assert words in one_line(info.value, plan.items[0].dest.uri)
-    assert keys(s3_server, bucket, "processed/") == {}
+        object_store: Any, store_env: Any, status: int, words: str) -> None:
+    proxy = FaultProxy(object_store.endpoint)
+    try:
+        env = store_env(proxied_env(object_store, proxy.endpoint))
+        bucket = object_store.bucket()
+        src = remote_source(object_store, bucket, "work/a.csv", b"a,b\n")
+        plan = plan_for(f"{object_store.scheme}://{bucket}/processed", [src])
+        # Azurite serves path-style URLs: /<account>/<container>/<key>
+        account = "/devstoreaccount1" if object_store.scheme == "az" else ""
+        proxy.faults.add(f"{account}/{bucket}/{FINAL}a.csv", status=status, method="PUT",
+                         times=50)
+        with pytest.raises(StoreAccessError) as info:
+            publish(plan, settings(env), SMALL)
+        assert info.value.exit_code == EXIT.BAD_INPUT
+        assert words in one_line(info.value, plan.items[0].dest.uri)
+        assert left_behind(object_store, bucket) == {}
+    finally:
+        proxy.stop()
 
 
 def test_refuses_keys_that_climb_out_of_the_prefix() -> None:
