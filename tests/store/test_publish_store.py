@@ -42,11 +42,10 @@ def left_behind(store: Any, bucket: str) -> dict[str, bytes]:
     """Objects under `processed/` after a refused publish through a proxy. Azurite
     answers the blob-batch delete obstore sends with 500 when the request is
     SAS-authenticated (as behind the proxies here), so on Azure the conditional-write
-    probe may stay in staging; it is never under a final key."""
+    probe and staging objects may stay in staging; nothing is under a final key."""
     left = keys(store, bucket, "processed/")
     if store.scheme == "az":
-        left = {k: v for k, v in left.items()
-                if not k.startswith("processed/.kfm-staging/probe/")}
+        left = {k: v for k, v in left.items() if not k.startswith("processed/.kfm-staging/")}
     return left
 
 
@@ -190,24 +189,34 @@ def test_refuses_keys_that_climb_out_of_the_prefix() -> None:
             plan_for("s3://lake/processed", [Source(bad, sha(b""), 0)])
 
 
+@pytest.mark.parametrize("object_store", ["s3", "az"], indirect=True)
 def test_failed_create_only_copy_leaves_no_partial_object_and_rerun_completes(
-        s3_server: Any, s3_faults: Any, store_env: Any) -> None:
-    """The large path: the create-only multipart copy's completion fails (500s); the
-    upload is never completed, so nothing is visible under the final key; staging is
-    removed; a re-run completes the copy."""
-    env = store_env(s3_faults.env)
-    bucket = s3_server.bucket()
-    src = remote_source(s3_server, bucket, "work/big.bin", random_bytes(MIB))
-    plan = plan_for(f"s3://{bucket}/processed", [src])
-    s3_faults.faults.add(f"/{bucket}/{FINAL}big.bin", status=500, method="POST", times=50,
-                         after=1)  # the initiate passes, every completion fails
-    with pytest.raises(StoreAccessError) as info:
-        publish(plan, settings(env), SMALL)
-    one_line(info.value, plan.items[0].dest.uri)
-    assert keys(s3_server, bucket, "processed/") == {}
-    s3_faults.faults.clear()
-    assert [o.status for o in publish(plan, settings(env), SMALL)] == ["created"]
-    assert sha(keys(s3_server, bucket, "processed/")[FINAL + "big.bin"]) == src.digest
+        object_store: Any, store_env: Any) -> None:
+    """The large path: the create-only copy from staging to the final key fails (500s;
+    S3: the multipart copy's completion, Azure: the Copy Blob); nothing is visible under
+    the final key; a re-run completes the copy."""
+    proxy = FaultProxy(object_store.endpoint)
+    try:
+        env = store_env(proxied_env(object_store, proxy.endpoint))
+        bucket = object_store.bucket()
+        src = remote_source(object_store, bucket, "work/big.bin", random_bytes(MIB))
+        plan = plan_for(f"{object_store.scheme}://{bucket}/processed", [src])
+        if object_store.scheme == "s3":  # the initiate passes, every completion fails
+            proxy.faults.add(f"/{bucket}/{FINAL}big.bin", status=500, method="POST",
+                             times=50, after=1)
+        else:
+            proxy.faults.add(f"/devstoreaccount1/{bucket}/{FINAL}big.bin", status=500,
+                             method="PUT", times=50)
+        with pytest.raises(StoreAccessError) as info:
+            publish(plan, settings(env), SMALL)
+        one_line(info.value, plan.items[0].dest.uri)
+        assert left_behind(object_store, bucket) == {}
+        proxy.faults.clear()
+        assert [o.status for o in publish(plan, settings(env), SMALL)] == ["created"]
+        final = keys(object_store, bucket, FINAL)
+        assert list(final) == [FINAL + "big.bin"] and sha(final[FINAL + "big.bin"]) == src.digest
+    finally:
+        proxy.stop()
 
 
 def test_relative_paths_keep_the_pipeline_layout_and_refuse_collisions() -> None:
