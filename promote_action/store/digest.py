@@ -21,7 +21,8 @@ import asyncio
 import hashlib
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -124,7 +125,8 @@ async def _hash_all(parsed: dict[str, ObjectURI], stores: dict[str, ObjectStore]
     with ThreadPoolExecutor(max_workers=settings.concurrency,
                             thread_name_prefix="kfm-hash") as pool:
         done = await asyncio.gather(*(
-            _hash_one(parsed[n], stores[n], settings, slots, heads, pool) for n in names),
+            _hash_one(parsed[n], stores[n], settings, slots, heads, pool,
+                      len(names) < settings.concurrency) for n in names),
             return_exceptions=True)
     out: dict[str, ObjectPin | StoreError] = {}
     for name, value in zip(names, done, strict=True):
@@ -147,7 +149,7 @@ async def stat_async(obj: ObjectURI, store: ObjectStore) -> tuple[int, str | Non
 
 async def _hash_one(obj: ObjectURI, store: ObjectStore, settings: StoreSettings,
                     slots: asyncio.Semaphore, heads: asyncio.Semaphore,
-                    pool: ThreadPoolExecutor) -> ObjectPin:
+                    pool: ThreadPoolExecutor, overlap: bool) -> ObjectPin:
     h = hashlib.sha256()
     loop = asyncio.get_running_loop()
     if settings.range_threshold:
@@ -160,11 +162,11 @@ async def _hash_one(obj: ObjectURI, store: ObjectStore, settings: StoreSettings,
         else:
             async with slots:
                 n, _ = await loop.run_in_executor(pool, _hash_stream, obj, store, pin,
-                                                  settings, h)
+                                                  settings, h, overlap)
     else:
         async with slots:
             n, pin = await loop.run_in_executor(pool, _hash_stream, obj, store, None,
-                                                settings, h)
+                                                settings, h, overlap)
     if n != pin.size:
         raise SizeMismatchError(f"{obj.uri}: read {n} bytes, but the store announced "
                                 f"{pin.size}; a truncated or padded object is never hashed",
@@ -179,7 +181,8 @@ def _require_etag(obj: ObjectURI, etag: str | None) -> None:
 
 
 def _hash_stream(obj: ObjectURI, store: ObjectStore, pin: ObjectPin | None,
-                 settings: StoreSettings, h: Any) -> tuple[int, ObjectPin]:
+                 settings: StoreSettings, h: Any, overlap: bool = False
+                 ) -> tuple[int, ObjectPin]:
     """One GET, hashed chunk by chunk as it arrives. Without a `pin`, the response's own
     headers (size, ETag, version) become the pin: the store serves one consistent version
     per response, so there is no window between "stat" and "read" at all. With a pin, the
@@ -190,7 +193,9 @@ def _hash_stream(obj: ObjectURI, store: ObjectStore, pin: ObjectPin | None,
     well as an event loop would, without a loop round-trip and a hand-off to a hashing
     thread per chunk (measured: about 15% less CPU per byte, which is the limit on a
     small runner where the store's client and the hashing share the cores). While one
-    chunk is hashed the next arrives in the socket's buffer."""
+    chunk is hashed the next arrives in the socket's buffer; with `overlap` (fewer
+    streams than slots, so cores to spare) each chunk is hashed on a helper thread while
+    the next one is received."""
     import obstore
 
     n = 0
@@ -201,16 +206,34 @@ def _hash_stream(obj: ObjectURI, store: ObjectStore, pin: ObjectPin | None,
             _require_etag(obj, meta.get("e_tag"))
             pin = ObjectPin(obj.uri, int(meta["size"]), meta.get("e_tag"),
                             meta.get("version"), "")
-        for piece in result.stream(min_chunk_size=settings.chunk_size):
-            n += len(piece)
-            if n > pin.size:
-                break  # longer than announced: reported as a size mismatch
-            h.update(piece)
+        n = _consume(result.stream(min_chunk_size=settings.chunk_size), pin.size, h,
+                     overlap)
     except StoreError:
         raise
     except Exception as e:
         raise translate(e, obj.uri, pinned=pin is not None) from e
     return n, pin
+
+
+def _consume(stream: Iterator[Any], size: int, h: Any, overlap: bool) -> int:
+    """Hash `stream` into `h`; the number of bytes seen (stops past `size`: a longer
+    object than announced is reported as a size mismatch)."""
+    n = 0
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1) if overlap else nullcontext() as helper:
+        for piece in stream:
+            n += len(piece)
+            if n > size:
+                break
+            if helper is None:
+                h.update(piece)
+                continue
+            if pending is not None:
+                pending.result()  # at most one chunk waiting to be hashed
+            pending = helper.submit(h.update, piece)
+        if pending is not None:
+            pending.result()
+    return n
 
 
 async def _hash_ranges(obj: ObjectURI, store: ObjectStore, pin: ObjectPin,
