@@ -13,6 +13,7 @@ and so is one that cannot express the precondition at all.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import obstore
@@ -26,17 +27,32 @@ FIRST = b"kfm-promote conditional-put probe: original\n"
 SECOND = b"kfm-promote conditional-put probe: must never replace the original\n"
 
 
+class _Occupied(Exception):
+    """The probe key holds an object that could not be cleared."""
+
+
 def probe_create_only(store: Any, area: ObjectURI, *, copies: bool) -> None:
     """Raise `ConditionalPutUnsupportedError` unless create-only puts (and, with
-    `copies`, create-only copies) are enforced by the store under `area`."""
-    probe = area.child("probe")
-    other = area.child("probe-src")
-    # The keys are fixed per staging area (one per dataset version), so what a killed
-    # run left is found and cleared here instead of lingering under a random name.
+    `copies`, create-only copies) are enforced by the store under `area`.
+
+    The probe keys are fixed per staging area (one per dataset version), so what a
+    killed run left is found and cleared here instead of lingering under a random name;
+    if a leftover cannot be cleared (a store that refuses the delete), a fresh random
+    key is probed instead."""
+    for name in ("probe", f"probe-{secrets.token_hex(8)}"):
+        try:
+            _probe(store, area.child(name), area.child(f"{name}-src"), copies)
+            return
+        except _Occupied:
+            continue
+    raise _refused(area, "no probe key could be written create-only")
+
+
+def _probe(store: Any, probe: ObjectURI, other: ObjectURI, copies: bool) -> None:
     delete_quietly(store, probe.key)
     delete_quietly(store, other.key)
     try:
-        _put_create(store, probe, FIRST)
+        _put_create(store, probe, FIRST, occupied=True)
         try:
             obstore.put(store, probe.key, SECOND, mode="create")
         except Exception as e:
@@ -62,10 +78,12 @@ def probe_create_only(store: Any, area: ObjectURI, *, copies: bool) -> None:
         delete_quietly(store, other.key)
 
 
-def _put_create(store: Any, obj: ObjectURI, data: bytes) -> None:
+def _put_create(store: Any, obj: ObjectURI, data: bytes, *, occupied: bool = False) -> None:
     try:
         obstore.put(store, obj.key, data, mode="create")
     except Exception as e:
+        if occupied and is_exists(e):
+            raise _Occupied(obj.uri) from e
         if isinstance(e, NotImplementedError) or "not implemented" in str(e).lower() \
                 or "not supported" in str(e).lower():
             raise _refused(obj, "the store does not support create-only puts") from e
