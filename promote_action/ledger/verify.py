@@ -31,6 +31,7 @@ from promote_action.ledger.verify_state import Sequence
 
 PARALLEL_MIN = 400  # below this, forking workers costs more than it saves
 CHUNK = 250
+CHUNKS_PER_JOB = 16
 TAG_PREFIX = "refs/tags/kfm/"
 TREE = pygit2.enums.ObjectType.TREE
 DEFAULT_CACHE = 4096  # libgit2's size limit for caching a parsed tree
@@ -191,8 +192,10 @@ def _results(repo: pygit2.Repository, work: list[tuple[int, str, str]], trust: A
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
-    # long contiguous chunks: a worker's tree cache carries from one commit to the next
-    size = max(CHUNK, -(-len(work) // (jobs * 4)))
+    # contiguous chunks, so a worker's tree cache carries from one commit to the next
+    # (a chunk's first commit reads its parent's trees: ~1 ms), but many of them, so the
+    # workers finish together (the last chunk is the one the others may wait for)
+    size = max(CHUNK, -(-len(work) // (jobs * CHUNKS_PER_JOB)))
     chunks = [work[i:i + size] for i in range(0, len(work), size)]
     with ctx.Pool(jobs, _worker_init,
                   (repo.path, trust, dests, tags, opts.replay)) as pool:
