@@ -129,7 +129,7 @@ class CommitChecker:
             if folder and tree is self._tree:
                 sub = self._dirs.get(folder)
                 if sub is None:
-                    found = self.repo.get(tree[folder].id)
+                    found = tree[folder]  # a Tree object, loaded on first use
                     if not isinstance(found, pygit2.Tree):
                         raise KeyError(folder)
                     sub = self._dirs[folder] = found
