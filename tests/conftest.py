@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from tests_support import FAIL_DIR, FIXTURES, PASS_DIR, REPO, SHARED, SHARED_DATA
 
-# Object-storage servers on 127.0.0.1 (moto S3, an HTTP object server, a fault proxy).
-pytest_plugins = ["store_servers"]
+# Object-storage servers on 127.0.0.1 (moto S3, an HTTP object server, a fault proxy,
+# Azurite for Azure Blob, fake-gcs-server for GCS).
+pytest_plugins = ["store_servers", "store_clouds"]
 
 __all__ = ["FAIL_DIR", "FIXTURES", "PASS_DIR", "REPO", "SHARED", "SHARED_DATA"]
 

@@ -90,12 +90,13 @@ def _hrefs(ds: Any, uris: dict[str, str], inputs_remote: bool) -> None:
 
 
 def s3_upload(s3: Any, bucket: str, prefix: str = "work/kansas_river_gauges") -> Upload:
-    """Upload callable for the moto server (`b""` only names the URI)."""
+    """Upload callable for a bucket store: moto S3, Azurite or fake-gcs-server
+    (`b""` only names the URI)."""
     def upload(rel: str, data: bytes) -> str:
         key = f"{prefix}/{rel}"
         if data:
             s3.put(bucket, key, data)
-        return f"s3://{bucket}/{key}"
+        return f"{s3.scheme}://{bucket}/{key}"
     return upload
 
 

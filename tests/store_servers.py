@@ -231,6 +231,8 @@ class HTTPObjects(_Loopback):
 class S3:
     """A moto S3 server; `env` is the standard AWS environment for it."""
 
+    scheme = "s3"
+
     def __init__(self) -> None:
         from moto.server import ThreadedMotoServer
 
@@ -266,6 +268,20 @@ class S3:
     def put(self, bucket: str, key: str, data: bytes) -> str:
         self.client().put_object(Bucket=bucket, Key=key, Body=data)
         return f"s3://{bucket}/{key}"
+
+    def etag(self, bucket: str, key: str) -> str:
+        tag: str = self.client().head_object(Bucket=bucket, Key=key)["ETag"]
+        return tag
+
+    def delete(self, bucket: str, key: str) -> None:
+        self.client().delete_object(Bucket=bucket, Key=key)
+
+    def keys(self, bucket: str, prefix: str = "") -> dict[str, bytes]:
+        """Every visible object under `prefix`, with its bytes."""
+        c = self.client()
+        listed = c.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        return {o["Key"]: c.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+                for o in listed}
 
     def stop(self) -> None:
         self.server.stop()
@@ -340,16 +356,26 @@ def http_objects() -> Iterator[HTTPObjects]:
 
 @pytest.fixture
 def store_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Set a store environment for the process (obstore also reads it) and forget
-    cached stores before and after, so no test sees another's credentials."""
-    from promote_action.store.client import clear_cache
+    """Make `env` the whole store environment of the process (obstore also reads it):
+    every cloud or store variable not in `env` is removed, and cached stores are
+    forgotten before and after, so no test sees another's (or its own earlier)
+    credentials."""
+    import os
 
-    for name in list(__import__("os").environ):
-        if name.startswith(("AWS_", "GOOGLE_", "AZURE_", "KFM_STORE_")):
-            monkeypatch.delenv(name)
+    from promote_action.store.client import clear_cache
+    from promote_action.store.settings import CLOUD_ENV_NAMES
+
+    def clean() -> None:
+        for name in list(os.environ):
+            if name.startswith(("AWS_", "GOOGLE_", "AZURE_", "KFM_STORE_")) \
+                    or name in CLOUD_ENV_NAMES:
+                monkeypatch.delenv(name)
+
+    clean()
     clear_cache()
 
     def apply(env: dict[str, str]) -> dict[str, str]:
+        clean()
         for k, v in env.items():
             monkeypatch.setenv(k, v)
         clear_cache()

@@ -14,12 +14,28 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from promote_action.store.credentials import (
+    AZURE_KEYS,
+    GCS_KEYS,
+    mapped,
+    require_azure,
+    require_gcs,
+)
+from promote_action.store.credentials import truthy as _truthy
 from promote_action.store.errors import BadURIError, StoreAccessError
+from promote_action.store.faults import summarize
 from promote_action.store.settings import StoreSettings
 from promote_action.store.uri import ObjectURI
 
 if TYPE_CHECKING:
-    from obstore.store import AzureConfig, ClientConfig, ObjectStore, RetryConfig, S3Config
+    from obstore.store import (
+        AzureConfig,
+        ClientConfig,
+        GCSConfig,
+        ObjectStore,
+        RetryConfig,
+        S3Config,
+    )
 
 # Standard AWS variable -> obstore S3 config key. Endpoint variables follow the AWS SDKs'
 # service-specific-first order (AWS_ENDPOINT_URL_S3 wins over AWS_ENDPOINT_URL).
@@ -56,8 +72,7 @@ def store_for(uri: ObjectURI, settings: StoreSettings) -> ObjectStore:
     with _LOCK:
         store = _STORES.get(key)
         if store is None:
-            store = _STORES[key] = _new_store(uri.scheme, uri.container, uri.account,
-                                              settings, uri.uri)
+            store = _STORES[key] = _build(uri, settings)
     return store
 
 
@@ -93,6 +108,18 @@ def _retry(settings: StoreSettings) -> RetryConfig:
                         "max_backoff": timedelta(seconds=settings.backoff_max), "base": 2}}
 
 
+def _build(uri: ObjectURI, settings: StoreSettings) -> ObjectStore:
+    """`_new_store`, with a configuration obstore rejects (an unreadable or malformed
+    credentials file, a bad endpoint) turned into one line naming the URI (exit 2)."""
+    try:
+        return _new_store(uri.scheme, uri.container, uri.account, settings, uri.uri)
+    except StoreAccessError:
+        raise
+    except Exception as e:
+        raise StoreAccessError(f"{uri.uri}: the store cannot be set up from the environment "
+                               f"({summarize(str(e))})", uri=uri.uri) from e
+
+
 def _new_store(scheme: str, container: str, account: str | None, settings: StoreSettings,
                uri: str) -> ObjectStore:
     from obstore.store import AzureStore, GCSStore, HTTPStore, LocalStore, S3Store
@@ -109,16 +136,23 @@ def _new_store(scheme: str, container: str, account: str | None, settings: Store
                            settings, _truthy(settings.env("AWS_ALLOW_HTTP"))),
                        retry_config=_retry(settings))
     if scheme == "gs":
-        return GCSStore(container, client_options=_client_options(
-            settings, False), retry_config=_retry(settings))
-    config: AzureConfig = {"account_name": account} if account else {}
+        # A service-account file's `gcs_base_url` selects a private endpoint.
+        require_gcs(settings, uri)
+        gcs: GCSConfig = mapped(settings, GCS_KEYS)  # type: ignore[assignment]
+        return GCSStore(container, config=gcs, client_options=_client_options(
+            settings, _truthy(settings.env("GOOGLE_ALLOW_HTTP"))),
+            retry_config=_retry(settings))
+    # az / abfs: the emulator (Azurite) is plain http on its well-known account, so it
+    # implies allow_http; an account named by an abfs:// URI wins over the environment.
+    require_azure(settings, uri, account)
+    config: AzureConfig = mapped(settings, AZURE_KEYS)  # type: ignore[assignment]
+    if account:
+        config["account_name"] = account
+    http = _truthy(settings.env("AZURE_ALLOW_HTTP")) or _truthy(
+        settings.env("AZURE_STORAGE_USE_EMULATOR"))
     return AzureStore(container, config=config,
-                      client_options=_client_options(settings, False),
+                      client_options=_client_options(settings, http),
                       retry_config=_retry(settings))
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _s3_config(settings: StoreSettings, uri: str) -> S3Config:

@@ -38,8 +38,10 @@ def translate(exc: BaseException, uri: str, *, pinned: bool = False) -> StoreErr
                                   "or version no longer matches)", uri=uri)
     if isinstance(exc, FileNotFoundError | ox.NotFoundError):
         if pinned:
-            return ObjectChangedError(f"{uri}: the object was removed since it was hashed",
-                                      uri=uri)
+            # the pinned version is gone: removed, or replaced on a store that pins by
+            # version (GCS generations, S3/Azure version ids)
+            return ObjectChangedError(f"{uri}: the object was replaced or removed since it "
+                                      "was hashed (its pinned version is gone)", uri=uri)
         return StoreAccessError(f"{uri}: object not found (404)", uri=uri)
     if isinstance(exc, ox.PermissionDeniedError):
         return StoreAccessError(f"{uri}: access denied (403); the runner's credentials may "

@@ -22,6 +22,9 @@ from promote_action.errors import InputError
 
 # The prefixes of the standard variables each cloud's SDKs read; nothing else is passed on.
 CLOUD_ENV_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
+# Standard variables outside those prefixes that the clouds' own tools read: Google's
+# "no metadata server here" switch, and the Azure emulator's blob endpoint.
+CLOUD_ENV_NAMES = ("NO_GCE_CHECK", "AZURITE_BLOB_STORAGE_URL")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -90,7 +93,7 @@ class StoreSettings:
         """Settings from `environ` (the process environment for the CLI)."""
         mib = 1024 * 1024
         cloud = tuple(sorted((k, v) for k, v in environ.items()
-                             if k.startswith(CLOUD_ENV_PREFIXES)))
+                             if k.startswith(CLOUD_ENV_PREFIXES) or k in CLOUD_ENV_NAMES))
         return cls(
             allow_http=_flag(environ, "KFM_STORE_ALLOW_HTTP"),
             concurrency=int(_number(environ, "KFM_STORE_CONCURRENCY", 8, 1, 64)),
@@ -115,4 +118,4 @@ class StoreSettings:
         return None
 
 
-__all__ = ["CLOUD_ENV_PREFIXES", "StoreSettings"]
+__all__ = ["CLOUD_ENV_NAMES", "CLOUD_ENV_PREFIXES", "StoreSettings"]

@@ -1,5 +1,5 @@
-"""Helpers for the publish tests: sources on the moto server, plans, and a proxy that
-ignores conditional writes (as some S3-compatible gateways do)."""
+"""Helpers for the publish tests: sources on a test store (moto S3, Azurite), plans,
+and a proxy that ignores conditional writes (as some gateways do)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from store_servers import FaultProxy
+from store_servers import FAST_RETRIES, FaultProxy
 
 from promote_action.store.publish_plan import PublishPlan, Source, parse_root, plan_publish
 from promote_action.store.settings import StoreSettings
@@ -22,11 +22,12 @@ def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def remote_source(s3: Any, bucket: str, key: str, data: bytes) -> Source:
-    """Upload `data` and describe it as the gates would have pinned it."""
-    uri = s3.put(bucket, key, data)
-    etag = s3.client().head_object(Bucket=bucket, Key=key)["ETag"]
-    return Source(uri, sha(data), len(data), "application/octet-stream", etag)
+def remote_source(store: Any, bucket: str, key: str, data: bytes) -> Source:
+    """Upload `data` (to moto S3, Azurite or fake-gcs-server) and describe it as the
+    gates would have pinned it."""
+    uri = store.put(bucket, key, data)
+    return Source(uri, sha(data), len(data), "application/octet-stream",
+                  store.etag(bucket, key))
 
 
 def plan_for(root: str, sources: list[Source], version: str = VERSION) -> PublishPlan:
@@ -37,12 +38,15 @@ def settings(env: dict[str, str]) -> StoreSettings:
     return StoreSettings.from_env(env)
 
 
-def keys(s3: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
-    """Every visible object under `prefix`, with its bytes."""
-    c = s3.client()
-    listed = c.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
-    return {o["Key"]: c.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
-            for o in listed}
+def keys(store: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    """Every visible object under `prefix`, with its bytes (any test store)."""
+    found: dict[str, bytes] = store.keys(bucket, prefix)
+    return found
+
+
+def proxied_env(store: Any, endpoint: str) -> dict[str, str]:
+    """The store's standard environment, sent through a proxy at `endpoint`."""
+    return {**store.env_for(endpoint), **FAST_RETRIES}
 
 
 def random_bytes(n: int) -> bytes:

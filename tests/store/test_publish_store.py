@@ -1,5 +1,6 @@
-"""The publisher against a real S3 protocol server (moto on 127.0.0.1): create-only
-copies, idempotent re-runs, conflicts, a store that ignores conditional writes, faults.
+"""The publisher against real object-store servers on 127.0.0.1 (moto S3, Azurite for
+Azure Blob; fake-gcs-server as a GCS *source*): create-only copies, idempotent re-runs,
+conflicts, a store that ignores conditional writes, faults.
 
 Every failure must be one line naming the URI, and leave no object under a final key."""
 
@@ -15,11 +16,13 @@ from publish_support import (
     IgnoresConditionalWrites,
     keys,
     plan_for,
+    proxied_env,
     random_bytes,
     remote_source,
     settings,
     sha,
 )
+from store_servers import FaultProxy
 
 from promote_action.errors import EXIT
 from promote_action.store.errors import (
@@ -35,23 +38,38 @@ FINAL = f"processed/{SLUG}/{VERSION}/"
 SMALL = PublishOptions(small=64 * 1024)  # objects above 64 KiB take the staging path
 
 
+def left_behind(store: Any, bucket: str) -> dict[str, bytes]:
+    """Objects under `processed/` after a refused publish through a proxy. Azurite
+    answers the blob-batch delete obstore sends with 500 when the request is
+    SAS-authenticated (as behind the proxies here), so on Azure the conditional-write
+    probe and staging objects may stay in staging; nothing is under a final key."""
+    left = keys(store, bucket, "processed/")
+    if store.scheme == "az":
+        left = {k: v for k, v in left.items() if not k.startswith("processed/.kfm-staging/")}
+    return left
+
+
 def one_line(err: BaseException, uri: str) -> str:
     line = err.diagnostics()  # type: ignore[attr-defined]
     assert uri in line and "\n" not in line, line
     return line
 
 
-@pytest.fixture
-def lake(s3_server: Any, store_env: Any) -> dict[str, Any]:
-    env = store_env(s3_server.env)
-    bucket = s3_server.bucket()
-    small = remote_source(s3_server, bucket, "work/g/run-7/gauges.csv", b"id,flow\n1,2.5\n")
-    large = remote_source(s3_server, bucket, "work/g/run-7/tiles/a.bin", random_bytes(MIB))
-    return {"env": env, "bucket": bucket, "sources": [small, large]}
+@pytest.fixture(params=["s3", "az"])
+def lake(request: pytest.FixtureRequest, store_env: Any) -> dict[str, Any]:
+    """A bucket (S3) or container (Azure) with a small and a large source object."""
+    store = request.getfixturevalue({"s3": "s3_server", "az": "azurite"}[request.param])
+    env = store_env(store.env)
+    bucket = store.bucket()
+    small = remote_source(store, bucket, "work/g/run-7/gauges.csv", b"id,flow\n1,2.5\n")
+    large = remote_source(store, bucket, "work/g/run-7/tiles/a.bin", random_bytes(MIB))
+    return {"env": env, "bucket": bucket, "sources": [small, large], "store": store,
+            "root": f"{store.scheme}://{bucket}/processed"}
 
 
-def test_publishes_create_only_and_rerun_is_noop(lake: dict[str, Any], s3_server: Any) -> None:
-    plan = plan_for(f"s3://{lake['bucket']}/processed", lake["sources"])
+def test_publishes_create_only_and_rerun_is_noop(lake: dict[str, Any]) -> None:
+    s3_server = lake["store"]
+    plan = plan_for(lake["root"], lake["sources"])
     assert [i.rel for i in plan.items] == ["gauges.csv", "tiles/a.bin"]
     dry = publish(plan, settings(lake["env"]), SMALL, dry_run=True)
     assert {o.status for o in dry} == {"would_create"}
@@ -66,17 +84,18 @@ def test_publishes_create_only_and_rerun_is_noop(lake: dict[str, Any], s3_server
     assert keys(s3_server, lake["bucket"], "processed/") == published
 
 
-def test_cross_bucket_and_workspace_sources_stream(lake: dict[str, Any], s3_server: Any,
+def test_cross_bucket_and_workspace_sources_stream(lake: dict[str, Any],
                                                    tmp_path: Any) -> None:
     from promote_action.digests import Workspace
 
+    s3_server = lake["store"]
     other = s3_server.bucket()
     data = random_bytes(300 * 1024)
     (tmp_path / "processed").mkdir()
     (tmp_path / "processed" / "local.bin").write_bytes(data[:100_000])
     sources = [remote_source(s3_server, other, "x/big.bin", data),
                Source("processed/local.bin", sha(data[:100_000]), 100_000)]
-    plan = plan_for(f"s3://{lake['bucket']}/processed", sources)
+    plan = plan_for(lake["root"], sources)
     out = publish(plan, settings(lake["env"]), PublishOptions(
         workspace=Workspace(tmp_path), small=64 * 1024))
     assert {o.status for o in out} == {"created"}
@@ -87,8 +106,9 @@ def test_cross_bucket_and_workspace_sources_stream(lake: dict[str, Any], s3_serv
 
 
 def test_destination_with_other_bytes_is_denied_and_nothing_is_published(
-        lake: dict[str, Any], s3_server: Any) -> None:
-    plan = plan_for(f"s3://{lake['bucket']}/processed", lake["sources"])
+        lake: dict[str, Any]) -> None:
+    s3_server = lake["store"]
+    plan = plan_for(lake["root"], lake["sources"])
     s3_server.put(lake["bucket"], FINAL + "tiles/a.bin", b"someone else's bytes")
     with pytest.raises(DestinationConflictError) as info:
         publish(plan, settings(lake["env"]), SMALL)
@@ -99,10 +119,11 @@ def test_destination_with_other_bytes_is_denied_and_nothing_is_published(
 
 @pytest.mark.parametrize("which", [0, 1], ids=["small", "large"])
 def test_source_replaced_after_validation_is_object_changed(
-        lake: dict[str, Any], s3_server: Any, which: int) -> None:
+        lake: dict[str, Any], which: int) -> None:
     """The pin (ETag + digest) was taken at validation; other bytes now under the same
     key are a deny, and nothing appears under the final key."""
-    plan = plan_for(f"s3://{lake['bucket']}/processed", lake["sources"])
+    s3_server = lake["store"]
+    plan = plan_for(lake["root"], lake["sources"])
     src = lake["sources"][which]
     s3_server.put(lake["bucket"], src.path.split("/", 3)[3], b"replaced")
     with pytest.raises(ObjectChangedError) as info:
@@ -110,40 +131,54 @@ def test_source_replaced_after_validation_is_object_changed(
     assert info.value.exit_code == EXIT.DENY
     one_line(info.value, src.path)
     assert plan.items[which].dest.uri not in {
-        f"s3://{lake['bucket']}/{k}" for k in keys(s3_server, lake["bucket"], "processed/")}
+        f"{lake['root']}/{k.removeprefix('processed/')}"
+        for k in keys(s3_server, lake["bucket"], "processed/")}
     assert not keys(s3_server, lake["bucket"], "processed/.kfm-staging")
 
 
-def test_store_that_ignores_if_none_match_is_refused(s3_server: Any, store_env: Any) -> None:
-    proxy = IgnoresConditionalWrites(s3_server.endpoint)
+@pytest.mark.parametrize("object_store", ["s3", "az"], indirect=True)
+def test_store_that_ignores_if_none_match_is_refused(object_store: Any,
+                                                     store_env: Any) -> None:
+    """The store drops `If-None-Match` (a gateway in front of it): a create-only write
+    that overwrites must be detected by the probe and publishing refused."""
+    proxy = IgnoresConditionalWrites(object_store.endpoint)
     try:
-        env = store_env(proxy.env)
-        bucket = s3_server.bucket()
-        src = remote_source(s3_server, bucket, "work/a.csv", b"a\n")
-        plan = plan_for(f"s3://{bucket}/processed", [src])
+        env = store_env(proxied_env(object_store, proxy.endpoint))
+        bucket = object_store.bucket()
+        src = remote_source(object_store, bucket, "work/a.csv", b"a\n")
+        plan = plan_for(f"{object_store.scheme}://{bucket}/processed", [src])
         with pytest.raises(ConditionalPutUnsupportedError) as info:
             publish(plan, settings(env), SMALL)
         assert info.value.exit_code == EXIT.BAD_INPUT
-        line = one_line(info.value, f"s3://{bucket}/processed/.kfm-staging/probe/")
+        line = one_line(info.value,
+                        f"{object_store.scheme}://{bucket}/processed/.kfm-staging/probe/")
         assert "ignores conditional writes" in line
-        assert keys(s3_server, bucket, "processed/") == {}  # probe cleaned, nothing copied
+        assert left_behind(object_store, bucket) == {}  # probe cleaned, nothing copied
     finally:
         proxy.stop()
 
 
+@pytest.mark.parametrize("object_store", ["s3", "az"], indirect=True)
 @pytest.mark.parametrize(("status", "words"), [(403, "access denied (403)"), (503, "503")])
 def test_destination_faults_are_one_line_and_leave_nothing(
-        s3_server: Any, s3_faults: Any, store_env: Any, status: int, words: str) -> None:
-    env = store_env(s3_faults.env)
-    bucket = s3_server.bucket()
-    src = remote_source(s3_server, bucket, "work/a.csv", b"a,b\n")
-    plan = plan_for(f"s3://{bucket}/processed", [src])
-    s3_faults.faults.add(f"/{bucket}/{FINAL}a.csv", status=status, method="PUT", times=50)
-    with pytest.raises(StoreAccessError) as info:
-        publish(plan, settings(env), SMALL)
-    assert info.value.exit_code == EXIT.BAD_INPUT
-    assert words in one_line(info.value, plan.items[0].dest.uri)
-    assert keys(s3_server, bucket, "processed/") == {}
+        object_store: Any, store_env: Any, status: int, words: str) -> None:
+    proxy = FaultProxy(object_store.endpoint)
+    try:
+        env = store_env(proxied_env(object_store, proxy.endpoint))
+        bucket = object_store.bucket()
+        src = remote_source(object_store, bucket, "work/a.csv", b"a,b\n")
+        plan = plan_for(f"{object_store.scheme}://{bucket}/processed", [src])
+        # Azurite serves path-style URLs: /<account>/<container>/<key>
+        account = "/devstoreaccount1" if object_store.scheme == "az" else ""
+        proxy.faults.add(f"{account}/{bucket}/{FINAL}a.csv", status=status, method="PUT",
+                         times=50)
+        with pytest.raises(StoreAccessError) as info:
+            publish(plan, settings(env), SMALL)
+        assert info.value.exit_code == EXIT.BAD_INPUT
+        assert words in one_line(info.value, plan.items[0].dest.uri)
+        assert left_behind(object_store, bucket) == {}
+    finally:
+        proxy.stop()
 
 
 def test_refuses_keys_that_climb_out_of_the_prefix() -> None:
@@ -154,24 +189,34 @@ def test_refuses_keys_that_climb_out_of_the_prefix() -> None:
             plan_for("s3://lake/processed", [Source(bad, sha(b""), 0)])
 
 
+@pytest.mark.parametrize("object_store", ["s3", "az"], indirect=True)
 def test_failed_create_only_copy_leaves_no_partial_object_and_rerun_completes(
-        s3_server: Any, s3_faults: Any, store_env: Any) -> None:
-    """The large path: the create-only multipart copy's completion fails (500s); the
-    upload is never completed, so nothing is visible under the final key; staging is
-    removed; a re-run completes the copy."""
-    env = store_env(s3_faults.env)
-    bucket = s3_server.bucket()
-    src = remote_source(s3_server, bucket, "work/big.bin", random_bytes(MIB))
-    plan = plan_for(f"s3://{bucket}/processed", [src])
-    s3_faults.faults.add(f"/{bucket}/{FINAL}big.bin", status=500, method="POST", times=50,
-                         after=1)  # the initiate passes, every completion fails
-    with pytest.raises(StoreAccessError) as info:
-        publish(plan, settings(env), SMALL)
-    one_line(info.value, plan.items[0].dest.uri)
-    assert keys(s3_server, bucket, "processed/") == {}
-    s3_faults.faults.clear()
-    assert [o.status for o in publish(plan, settings(env), SMALL)] == ["created"]
-    assert sha(keys(s3_server, bucket, "processed/")[FINAL + "big.bin"]) == src.digest
+        object_store: Any, store_env: Any) -> None:
+    """The large path: the create-only copy from staging to the final key fails (500s;
+    S3: the multipart copy's completion, Azure: the Copy Blob); nothing is visible under
+    the final key; a re-run completes the copy."""
+    proxy = FaultProxy(object_store.endpoint)
+    try:
+        env = store_env(proxied_env(object_store, proxy.endpoint))
+        bucket = object_store.bucket()
+        src = remote_source(object_store, bucket, "work/big.bin", random_bytes(MIB))
+        plan = plan_for(f"{object_store.scheme}://{bucket}/processed", [src])
+        if object_store.scheme == "s3":  # the initiate passes, every completion fails
+            proxy.faults.add(f"/{bucket}/{FINAL}big.bin", status=500, method="POST",
+                             times=50, after=1)
+        else:
+            proxy.faults.add(f"/devstoreaccount1/{bucket}/{FINAL}big.bin", status=500,
+                             method="PUT", times=50)
+        with pytest.raises(StoreAccessError) as info:
+            publish(plan, settings(env), SMALL)
+        one_line(info.value, plan.items[0].dest.uri)
+        assert left_behind(object_store, bucket) == {}
+        proxy.faults.clear()
+        assert [o.status for o in publish(plan, settings(env), SMALL)] == ["created"]
+        final = keys(object_store, bucket, FINAL)
+        assert list(final) == [FINAL + "big.bin"] and sha(final[FINAL + "big.bin"]) == src.digest
+    finally:
+        proxy.stop()
 
 
 def test_relative_paths_keep_the_pipeline_layout_and_refuse_collisions() -> None:

@@ -1,4 +1,5 @@
-"""`validate` on a dataset whose artifacts live in object storage (moto S3, HTTP, file).
+"""`validate` on a dataset whose artifacts live in object storage (moto S3, Azurite,
+fake-gcs-server, HTTP, file).
 
 The dataset is the reference passing fixture with every artifact named by URI in the
 spec, receipt, DCAT, STAC and PROV (tests/store_fixture.py); the bytes are uploaded at
@@ -27,8 +28,10 @@ def codes(report: dict[str, Any]) -> set[str]:
     return {r["code"] for g in report.get("gates", []) for r in g["reasons"]}
 
 
-def test_s3_variant_passes_and_reports_pins(tmp_path: Path, s3_server: Any, store_env: Any,
-                                            run_cli: Any) -> None:
+@pytest.mark.parametrize("object_store", ["s3", "az", "gs"], indirect=True)
+def test_bucket_variant_passes_and_reports_pins(tmp_path: Path, object_store: Any,
+                                                store_env: Any, run_cli: Any) -> None:
+    s3_server = object_store
     store_env(s3_server.env)
     bucket = s3_server.bucket()
     ds, uris = remote_dataset(tmp_path / "ds", s3_upload(s3_server, bucket))
@@ -42,9 +45,10 @@ def test_s3_variant_passes_and_reports_pins(tmp_path: Path, s3_server: Any, stor
     assert set(objects) == set(uris.values())
     for uri, obj in objects.items():
         assert report["digests"]["artifacts"][uri] == obj["digest"]
-        head = s3_server.client().head_object(Bucket=bucket, Key=uri.split("/", 3)[3])
-        assert obj["etag"] == head["ETag"] and obj["size"] == head["ContentLength"]
-        assert obj["version"] is None
+        key = uri.split("/", 3)[3]
+        assert obj["etag"] == s3_server.etag(bucket, key)
+        assert obj["size"] == len(s3_server.keys(bucket, key)[key])
+        assert (obj["version"] is None) == (object_store.scheme != "gs")  # GCS generation
     # same inputs, same bytes: the report is deterministic
     assert validate(run_cli, ds)[1] == report
 
@@ -167,6 +171,30 @@ def test_missing_credentials_exit_2(tmp_path: Path, s3_server: Any, store_env: A
     assert res.code == 2, res.err
     assert "no S3 credentials" in res.err and uris["processed/gauges.csv"] in res.err
     assert "Traceback" not in res.err and res.out == ""
+
+
+@pytest.mark.parametrize(("object_store", "drop", "why"), [
+    ("gs", ("GOOGLE_SERVICE_ACCOUNT",), "no Google Cloud credentials"),
+    ("az", ("AZURE_STORAGE_USE_EMULATOR",), "no Azure credentials"),
+    ("az", ("AZURE_STORAGE_USE_EMULATOR",), "no Azure storage account"),
+], indirect=["object_store"], ids=["gs", "az", "az-account"])
+def test_missing_cloud_credentials_exit_2(tmp_path: Path, object_store: Any, store_env: Any,
+                                          run_subprocess: Any, drop: tuple[str, ...],
+                                          why: str) -> None:
+    """No credential source in the environment: one line naming the URI, exit 2, and no
+    request at all (not even to a cloud metadata service)."""
+    store_env(object_store.env)
+    ds, uris = remote_dataset(tmp_path / "ds", s3_upload(object_store, object_store.bucket()))
+    env = {k: v for k, v in object_store.env.items() if k not in drop}
+    env["NO_GCE_CHECK"] = "true"  # GCS: there is no metadata server to fall back on
+    if why.endswith("account"):  # a key, but no account to use it with
+        env["AZURE_STORAGE_ACCOUNT_KEY"] = "a2V5"
+    store_env(env)
+    res = run_subprocess("validate", "--spec", ds, "--format", "json")
+    assert res.code == 2, res.err
+    assert why in res.err and uris["processed/gauges.csv"] in res.err
+    assert "Traceback" not in res.err and res.out == ""
+    assert len(res.err.strip().splitlines()) == 1
 
 
 def test_404_and_503_exit_2(tmp_path: Path, s3_server: Any, s3_faults: Any, store_env: Any,
