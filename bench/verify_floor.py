@@ -3,11 +3,13 @@
 Per entry this loop does only the work no verifier can skip: read the commit and check
 its id, check its SSH signature, look up and parse the entry, read and SHA-256 every file
 the entry lists, parse the manifest and check its DSSE envelope, parse the decision
-record, find the policy bundle it names (in the v2 layout stored once under
-`policy/<digest hex>/` and listed only by the entry that first stored it; in v1 listed by
-every record), hash the entry shard's tree (the one big tree each append rewrites), read the
-signed tag and check its signature. It skips what `kfm-promote verify` adds on top: the
-exact-tree check at every level, the canonical-bytes check of each entry, trust windows,
+record and the version's event list, find the policy bundle it names (in the v2 layout
+stored once under `policy/<digest hex>/` and listed only by the entry that first stored
+it; in v1 listed by every record), read and hash every folder tree on the entry's paths
+that differs from the previous commit's (the least an exact-changed-paths check must look
+at), read the signed tag and check its signature. It skips what `kfm-promote verify` adds
+on top: comparing those trees entry by entry with the parent's, the root tree and the
+paths the entry does not name, the canonical-bytes check of each entry, trust windows,
 the allow-list, the cross-checks between entry, manifest, decision and policy bundle, and
 the sequential chain. So its time is a floor for the real thing, and `bench/ledger.py`
 prints both side by side.
@@ -24,6 +26,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pygit2
 
@@ -56,6 +59,20 @@ def _check(ok: bool, what: str) -> None:
         raise SystemExit(f"verify_floor: {what} failed: the floor must do the real work")
 
 
+def _changed_trees(read: Any, tree: pygit2.Tree, paths: list[str],
+                   dirs: dict[str, pygit2.Oid]) -> None:
+    """Read and hash every folder tree on the entry's paths that differs from the one the
+    previous commit had there: the least an exact-changed-paths check must look at (the
+    unchanged folders are known by id from the previous entry)."""
+    for folder in {p.rsplit("/", i)[0] for p in paths for i in range(1, p.count("/") + 1)}:
+        oid = tree[folder].id
+        if dirs.get(folder) == oid:
+            continue
+        dirs[folder] = oid
+        body = read(oid)[1]
+        _check(hashlib.sha1(b"tree %d\0" % len(body) + body).digest() == oid.raw, folder)
+
+
 def _floor(repo: pygit2.Repository) -> tuple[float, float, int]:
     read = repo.odb.read
     tip = repo.references[REF].resolve().target
@@ -63,6 +80,7 @@ def _floor(repo: pygit2.Repository) -> tuple[float, float, int]:
     chain = [c.id for c in walker]
     tags = {r.name: r.target for r in repo.references.iterator()
             if r.name.startswith("refs/tags/kfm/")}
+    dirs: dict[str, pygit2.Oid] = {}
     cpu0, t0 = _cpu(), time.perf_counter()
     for seq in range(1, len(chain)):
         cid = chain[seq]
@@ -79,6 +97,7 @@ def _floor(repo: pygit2.Repository) -> tuple[float, float, int]:
             data = read(tree[path].id)[1]
             _check("sha256:" + hashlib.sha256(data).hexdigest() == want, path)
             files[path] = data
+        _changed_trees(read, tree, [entry_path(seq), *entry["files"]], dirs)
         if entry["type"] != "promotion":
             continue
         vdir = version_dir(entry["dataset_slug"], entry["dataset_version_id"])
@@ -93,9 +112,9 @@ def _floor(repo: pygit2.Repository) -> tuple[float, float, int]:
         json.loads(files[f"{vdir}/decision.json"])
         if entry["kfm_ledger_entry_version"] != "v1":  # the shared bundle must be there
             tree[f"policy/{entry['policy_bundle_digest'][7:]}/index.json"]
-        shard = tree[entry_path(seq).rpartition("/")[0]].id
-        body = read(shard)[1]
-        _check(hashlib.sha1(b"tree %d\0" % len(body) + body).digest() == shard.raw, "shard")
+        events = files.get(f"{vdir}/events.json")
+        if events is not None:  # v2: the version's event list, checked against the parent's
+            json.loads(events)
         target = tags[f"refs/tags/{tag_name(entry['dataset_slug'], entry['dataset_version_id'])}"]
         tag = read(target)[1]
         _check(hashlib.sha1(b"tag %d\0" % len(tag) + tag).digest() == target.raw, "tag id")

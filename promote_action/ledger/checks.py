@@ -18,25 +18,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pygit2
 
-from promote_action.ledger.entry import (
-    ENTRY_TYPES,
-    ENTRY_VERSIONS,
-    entry_digest,
-    entry_path,
-    pointer_path,
-    render_json_fast,
-    tag_name,
-    version_dir,
+from promote_action.ledger.entry import entry_path, pointer_path, version_dir
+from promote_action.ledger.entry_checks import (
+    Bad,
+    DestinationChecker,
+    check_entry_fields,
+    commit_at,
+    explain_tree_difference,
+    own_records,
+    parse_entry,
 )
-from promote_action.ledger.policy_paths import expand
 from promote_action.ledger.policy_store import SHARED, check_decision_files, shared_index
+from promote_action.ledger.tag_checks import check_tag, tag_refs
 from promote_action.ledger.treecheck import (
     Malformed,
     TreeCheck,
@@ -45,14 +44,12 @@ from promote_action.ledger.treecheck import (
     git_id,
 )
 
+__all__ = ["Bad", "CommitChecker", "Facts", "commit_at", "parse_entry", "tag_refs"]
+
 BLOB_MODE = pygit2.enums.FileMode.BLOB
+TREE_MODE = pygit2.enums.FileMode.TREE
 BLOB_TYPE = pygit2.enums.ObjectType.BLOB
 COMMIT_TYPE = pygit2.enums.ObjectType.COMMIT
-TAG_TYPE = pygit2.enums.ObjectType.TAG
-
-
-class Bad(Exception):
-    """First failure found; the caller attaches the seq and commit for the report."""
 
 
 @dataclass
@@ -132,7 +129,7 @@ class CommitChecker:
             if folder and tree is self._tree:
                 sub = self._dirs.get(folder)
                 if sub is None:
-                    found = self.repo.get(tree[folder].id)
+                    found = tree[folder]  # a Tree object, loaded on first use
                     if not isinstance(found, pygit2.Tree):
                         raise KeyError(folder)
                     sub = self._dirs[folder] = found
@@ -144,6 +141,22 @@ class CommitChecker:
         if obj.filemode != BLOB_MODE:  # only blobs have this mode; `read` checks the type
             raise Bad(f"{path} is not a regular file")
         return obj
+
+    def entry_oid(self, tree: pygit2.Tree, parent: pygit2.Tree, epath: str) -> pygit2.Oid:
+        """The blob id of the commit's entry file: on the common path, read from the end
+        of its shard, which must be the parent's shard with this one name appended
+        (`TreeCheck.appended_file`); otherwise looked up like any other file."""
+        shard, _, name = epath.rpartition("/")
+        try:
+            old, new = parent[shard], tree[shard]
+        except KeyError:
+            pass
+        else:
+            if old.filemode == new.filemode == TREE_MODE:
+                found = self.trees.appended_file(old.id.raw, new.id.raw, name.encode())
+                if found is not None:
+                    return pygit2.Oid(raw=found)
+        return self.entry_at(tree, epath).id  # type: ignore[no-any-return]
 
     def blob(self, tree: pygit2.Tree, path: str) -> bytes:
         """A file no entry records a digest for, so its bytes are checked by blob id."""
@@ -192,7 +205,8 @@ class CommitChecker:
         tree = self._tree = commit.tree
         self._dirs = {}
         epath = entry_path(seq)
-        eoid = self.entry_at(tree, epath).id
+        parent = commit_at(self.repo, parent_id)
+        eoid = self.entry_oid(tree, parent.tree, epath)
         entry, digest = parse_entry(self.raw(eoid, BLOB_TYPE, b"blob"), epath)
         check_entry_fields(entry, seq, self.fingerprint(public))
         files: dict[str, str] = entry["files"]
@@ -213,7 +227,6 @@ class CommitChecker:
         writes = {**oids, epath: eoid}
         indexed: dict[str, pygit2.Oid] = {}
         whole: dict[str, WholeTree] = {}
-        parent = commit_at(self.repo, parent_id)
         if entry["type"] in ("promotion", "denied"):
             indexed, whole = check_decision_files(self, entry, tree, oids, parent.tree)
             if not all(allowed.folder(folder) or folder.startswith(f"{SHARED}/")
@@ -318,166 +331,7 @@ class CommitChecker:
 
     def tag(self, slug: str, version: str, commit_id: pygit2.Oid) -> str:
         """Check the promotion's signed tag; returns the tag object's id."""
-        from promote_action.signing.commit import split_tag_signature
-        from promote_action.signing.sshsig import sshsig_verify
-
-        name = f"refs/tags/{tag_name(slug, version)}"
         if self._tags is None:
             self.preset_tags(tag_refs(self.repo))
         assert self._tags is not None
-        target = self._tags.get(name)
-        if target is None:
-            raise Bad(f"signed tag {name} is missing")
-        try:
-            raw = self.raw(target, TAG_TYPE, b"tag")
-        except Bad:
-            raise Bad(f"{name} is not an annotated, signed tag") from None
-        pointed, when = tag_header(raw, name)
-        if pointed != str(commit_id):
-            raise Bad(f"{name} points at {pointed}, not at the promotion's commit")
-        try:
-            found = split_tag_signature(raw, str(target))
-            if found is None:
-                raise Bad(f"tag {name} is not signed")
-            public = sshsig_verify(found[0], found[1], "git")
-        except Bad:
-            raise
-        except Exception as e:  # noqa: BLE001 - any parse/verify failure is a finding
-            raise Bad(f"bad signature on tag {name}: {e}") from None
-        self.trusted(public, when, f"tag {name}")
-        return str(target)
-
-
-def tag_refs(repo: pygit2.Repository) -> dict[str, str]:
-    """Every kfm/ tag name -> the object it points at, read in one pass by git (a pygit2
-    reference object per tag cost more than the rest of a short `verify --since`)."""
-    from pathlib import Path
-
-    from promote_action.ledger.push import git
-
-    out = git(Path(repo.path), "for-each-ref", "--format=%(objectname) %(refname)",
-              "refs/tags/kfm/").stdout
-    refs = {}
-    for line in out.splitlines():
-        oid, _, name = line.partition(" ")
-        refs[name] = oid
-    return refs
-
-
-def tag_header(raw: bytes, name: str) -> tuple[str, int]:
-    """(target commit id, tagger time) from an annotated tag's bytes, which must start
-    with git's own header order: object, type commit, tag, tagger."""
-    head = raw.split(b"\n\n", 1)[0].split(b"\n")
-    try:
-        if (len(head) < 4 or not head[0].startswith(b"object ") or head[1] != b"type commit"
-                or not head[2].startswith(b"tag ") or not head[3].startswith(b"tagger ")):
-            raise ValueError
-        target = head[0][7:].decode("ascii")
-        when = int(head[3].rsplit(b" ", 2)[1])
-        if len(target) != 40 or when < 0:
-            raise ValueError
-    except (ValueError, IndexError, UnicodeDecodeError):
-        raise Bad(f"{name} is not an annotated tag of a commit, with a tagger") from None
-    return target, when
-
-
-def commit_at(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Commit:
-    obj = repo.get(oid)
-    if not isinstance(obj, pygit2.Commit):
-        raise Bad(f"{oid} is not a commit")
-    return obj
-
-
-def parse_entry(raw: bytes, epath: str) -> tuple[dict[str, Any], str]:
-    """(entry, its chain digest); the file must be the one stable rendering.
-
-    The digest takes the C-encoder fast path when the value space allows it (ASCII
-    bytes, so ASCII keys; no floats; safe integers), which the parse hooks detect."""
-    slow = []
-
-    def on_float(text: str) -> float:
-        slow.append(text)
-        return float(text)
-
-    def on_int(text: str) -> int:
-        value = int(text)
-        if abs(value) >= 2**53:
-            slow.append(text)
-        return value
-
-    try:
-        entry = json.loads(raw, parse_float=on_float, parse_int=on_int)
-    except ValueError:
-        raise Bad(f"{epath} is not JSON") from None
-    if not isinstance(entry, dict) or render_json_fast(entry) != raw:
-        raise Bad(f"{epath} is not in the ledger's canonical form (edited?)")
-    if slow or not raw.isascii():
-        return entry, entry_digest(entry)
-    canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return entry, "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def own_records(entry: dict[str, Any]) -> tuple[str, str]:
-    """(the version's `denied/` folder, the part of it this entry may write): a denied
-    attempt writes only under `denied/<its seq>/`, any other entry never under `denied/`,
-    so records there are never rewritten (see `verify_state.mutable_in_version`)."""
-    base = version_dir(entry["dataset_slug"], entry["dataset_version_id"]) + "/denied/"
-    return base, (f"{base}{entry['seq']:09d}/" if entry["type"] == "denied" else "\0")
-
-
-class DestinationChecker:
-    """`allowed_for` with the patterns expanded once per entry."""
-
-    def __init__(self, patterns: list[str], slug: str, version: str):
-        self.exact: set[str] = set()
-        prefixes = []
-        for pattern in patterns:
-            want = expand(pattern, slug, version)
-            (prefixes.append(want) if want.endswith("/") else self.exact.add(want))
-        self.prefixes = tuple(prefixes)
-
-    def __call__(self, path: str) -> bool:
-        if path.startswith("/") or "//" in path or ".." in path.split("/"):
-            return False
-        if path in self.exact:
-            return True
-        return path.startswith(self.prefixes) and not path.endswith("/")
-
-    def folder(self, path: str) -> bool:
-        """Every file below `path` is allowed: the folder lies under an allowed prefix."""
-        return self(path + "/x") and (path + "/").startswith(self.prefixes)
-
-
-def check_entry_fields(entry: dict[str, Any], seq: int, fingerprint: str) -> None:
-    if entry.get("kfm_ledger_entry_version") not in ENTRY_VERSIONS:
-        raise Bad("entry has an unknown kfm_ledger_entry_version")
-    if entry.get("seq") != seq:
-        raise Bad(f"entry seq is {entry.get('seq')!r}, expected {seq} (gap or reorder)")
-    if not isinstance(entry.get("prev"), str):
-        raise Bad("entry prev is missing")
-    if entry.get("type") not in ENTRY_TYPES:
-        raise Bad(f"entry type {entry.get('type')!r} is unknown")
-    if entry.get("signer") != fingerprint:
-        raise Bad("entry names a signer other than the key that signed the commit")
-    if not isinstance(entry.get("files"), dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in entry["files"].items()):
-        raise Bad("entry files must map paths to digests")
-    for k in ("dataset_slug", "dataset_version_id"):
-        if not isinstance(entry.get(k), str) or "/" in entry[k] or entry[k] in ("", ".", ".."):
-            raise Bad(f"entry {k} is malformed")
-
-
-def explain_tree_difference(parent: pygit2.Commit, commit: pygit2.Commit,
-                            listed: set[str], folders: Collection[str] = ()) -> str:
-    """Slow path, failures only: name what the commit changes beyond its entry."""
-    diff = parent.tree.diff_to_tree(commit.tree, pygit2.enums.DiffOption.SKIP_BINARY_CHECK)
-    for delta in diff.deltas:
-        if delta.status_char() not in ("A", "M"):
-            return f"commit deletes or renames {delta.old_file.path}"
-    extra = sorted(d.new_file.path for d in diff.deltas if d.new_file.path not in listed
-                   and not any(d.new_file.path.startswith(f + "/") for f in folders))
-    if not extra:
-        modes = sorted(d.new_file.path for d in diff.deltas
-                       if d.new_file.mode != pygit2.enums.FileMode.BLOB)
-        return f"commit writes files that are not regular files ({modes[:3]})"
-    return f"commit changes files its entry does not list ({extra[:3]})"
+        return check_tag(self, self._tags, slug, version, commit_id)

@@ -70,12 +70,37 @@ class LedgerView:
         self.repo = repo
         self.commit_id = commit_id
         self.tree = repo[commit_id].peel(pygit2.Tree) if commit_id is not None else None
+        # Folders already parsed, by path. A path lookup from the root re-parses every
+        # folder on the way, and libgit2 keeps only small trees (4 KiB) parsed: a query
+        # reading 1,000 entries of one 1,000-name shard would parse that shard 1,000 times.
+        self._folders: dict[str, pygit2.Tree | None] = {}
+
+    def _folder(self, path: str) -> pygit2.Tree | None:
+        if path in self._folders:
+            return self._folders[path]
+        assert self.tree is not None
+        folder: pygit2.Tree | None = None
+        try:
+            obj = self.tree[path]
+        except KeyError:
+            pass
+        else:
+            if obj.type == pygit2.enums.ObjectType.TREE:
+                folder = tree_at(self.repo, obj.id)
+        self._folders[path] = folder
+        return folder
 
     def read(self, path: str) -> bytes | None:
         if self.tree is None:
             return None
+        head, slash, name = path.rpartition("/")
+        if not name or (slash and not head):
+            return None
+        folder = self._folder(head) if head else self.tree
+        if folder is None:
+            return None
         try:
-            obj = self.tree[path]
+            obj = folder[name]
         except KeyError:
             return None
         if obj.type != pygit2.enums.ObjectType.BLOB:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
+from typing import cast
 
 import pygit2
 
@@ -84,9 +84,15 @@ def write_trie(writes: dict[str, pygit2.Oid], trees: dict[str, WholeTree] | None
     return root
 
 
+_SHA1 = hashlib.sha1(usedforsecurity=False)  # copied: cheaper than a fresh constructor
+
+
 def git_id(kind: bytes, body: bytes) -> bytes:
     """The raw object id git gives an object of this kind with these bytes."""
-    return hashlib.sha1(b"%s %d\0" % (kind, len(body)) + body, usedforsecurity=False).digest()
+    h = _SHA1.copy()
+    h.update(b"%s %d\0" % (kind, len(body)))
+    h.update(body)
+    return h.digest()
 
 
 def tree_id(body: bytes) -> bytes:
@@ -106,28 +112,40 @@ class Known:
 
 class TreeCheck:
     """Builds expected trees in memory and keeps recent ones: the trees a commit writes
-    are the trees its child starts from, so a walk in order reads almost no tree."""
+    are the trees its child starts from, so a walk in order reads almost no tree.
+
+    A tree that a write replaces is taken out of the cache and its index reused for the
+    new tree (no copy): in a linear history the old version is not needed again, and if
+    it is (a retry, a revert), it is read and checked again from the object store."""
 
     def __init__(self, repo: pygit2.Repository, keep: int = KEEP):
         self.repo = repo
         self._read = repo.odb.read
-        self._known: OrderedDict[bytes, Known] = OrderedDict()
+        self._known: dict[bytes, Known] = {}  # insertion order: the oldest goes first
         self._keep = keep
 
     def known(self, oid: bytes) -> Known:
         found = self._known.get(oid)
         if found is not None:
-            self._known.move_to_end(oid)
             return found
+        return self._remember(oid, self._load(oid))
+
+    def _load(self, oid: bytes) -> Known:
         kind, body = self._read(pygit2.Oid(raw=oid))
         if kind != TREE_TYPE or tree_id(body) != oid:  # the expected tree is built on it
             raise Malformed(f"{pygit2.Oid(raw=oid)} is not a tree whose bytes hash to its id")
-        return self._remember(oid, Known(body))
+        return Known(body)
+
+    def _take(self, oid: bytes) -> Known:
+        """The tree `oid`, no longer cached: the caller turns it into its successor."""
+        found = self._known.pop(oid, None)
+        return found if found is not None else self._load(oid)
 
     def _remember(self, oid: bytes, known: Known) -> Known:
-        self._known[oid] = known
-        if len(self._known) > self._keep:
-            self._known.popitem(last=False)
+        cache = self._known
+        cache[oid] = known
+        if len(cache) > self._keep:
+            del cache[next(iter(cache))]
         return known
 
     def index(self, known: Known) -> tuple[dict[bytes, bytes], list[bytes]]:
@@ -150,50 +168,71 @@ class TreeCheck:
 
     def expected(self, old: bytes | None, writes: Trie) -> bytes:
         """Raw id of tree `old` (None: empty) with `writes` applied."""
-        base = self.known(old) if old is not None else None
-        if base is not None and len(base.body) > APPEND_MIN \
-                and all(type(v) is bytes for v in writes.values()):
+        if old is None:  # a new directory: nothing to merge with
+            return self._fresh(writes)
+        base = self._take(old)
+        if len(base.body) > APPEND_MIN and all(type(v) is bytes for v in writes.values()):
             body = self.appended(old, base, writes)  # type: ignore[arg-type]
             if body is not None:
-                oid = tree_id(body)
-                self._remember(oid, Known(body, last=max(writes)))
-                return oid
-        if base is None:  # a new directory: nothing to merge with
-            chunks = {}
-            for name, value in writes.items():
-                if type(value) is bytes:
-                    chunks[name] = tree_entry(BLOB, name, value)
-                else:
-                    oid = (self.expected(None, value) if isinstance(value, dict)
-                           else bytes(value))
-                    chunks[sort_key(TREE, name)] = tree_entry(TREE, name, oid)
-            keys = sorted(chunks)
-            body = b"".join([chunks[k] for k in keys])
-            oid = tree_id(body)
-            self._remember(oid, Known(body, chunks, keys))
-            return oid
-        chunks, keys = self.index(base)
-        chunks, keys = dict(chunks), list(keys)
+                return self._store(body, Known(body, last=max(writes)))
+        chunks, keys = self.index(base)  # taken over: changed in place
         for name, value in writes.items():
-            if isinstance(value, dict):
-                before = chunks.get(name + b"/")
-                mode, oid = TREE, self.expected(before[-20:] if before else None, value)
-            elif type(value) is bytes:
-                mode, oid = BLOB, value
+            kind = type(value)
+            oid: bytes
+            if kind is bytes:
+                key, other, mode, oid = name, name + b"/", BLOB, cast(bytes, value)
             else:
-                mode, oid = TREE, bytes(value)
-                if name in chunks or chunks.get(name + b"/", oid)[-20:] != oid:
-                    raise WholeTreeConflict(name.decode(errors="replace"))
-            for k in (name, name + b"/"):
-                if chunks.pop(k, None) is not None:
-                    keys.remove(k)
-            key = sort_key(mode, name)
-            chunks[key] = tree_entry(mode, name, oid)
-            bisect.insort(keys, key)
-        body = b"".join([chunks[k] for k in keys])
+                key = other = name + b"/"
+                if kind is dict:
+                    before = chunks.get(key)
+                    oid = self.expected(before[-20:] if before else None,
+                                        value)  # type: ignore[arg-type]
+                else:
+                    oid = bytes(value)  # type: ignore[arg-type]
+                    if name in chunks or chunks.get(key, oid)[-20:] != oid:
+                        raise WholeTreeConflict(name.decode(errors="replace"))
+                other, mode = name, TREE
+            if chunks.pop(other, None) is not None:
+                keys.remove(other)
+            if key not in chunks:
+                bisect.insort(keys, key)
+            chunks[key] = mode + b" " + name + b"\0" + oid
+        body = b"".join(map(chunks.__getitem__, keys))
+        return self._store(body, Known(body, chunks, keys))
+
+    def _fresh(self, writes: Trie) -> bytes:
+        chunks = {}
+        for name, value in writes.items():
+            if type(value) is bytes:
+                chunks[name] = BLOB + b" " + name + b"\0" + value
+            else:
+                oid = (self._fresh(value) if isinstance(value, dict)
+                       else bytes(value))  # type: ignore[arg-type]
+                chunks[name + b"/"] = TREE + b" " + name + b"\0" + oid
+        keys = sorted(chunks)
+        body = b"".join(map(chunks.__getitem__, keys))
+        return self._store(body, Known(body, chunks, keys))
+
+    def _store(self, body: bytes, known: Known) -> bytes:
         oid = tree_id(body)
-        self._remember(oid, Known(body, chunks, keys))
+        self._remember(oid, known)
         return oid
+
+    def appended_file(self, old: bytes, new: bytes, name: bytes) -> bytes | None:
+        """The blob id of file `name` if tree `new` is the remembered tree `old` with just
+        that file appended after its last name (an entry shard gaining its entry), else
+        None. Reading the new shard's bytes once is much cheaper than a parsed lookup of
+        1,000 names; the id found here is still bound by the expected-tree check."""
+        base = self._known.get(old)
+        if base is None:
+            return None
+        kind, body = self._read(pygit2.Oid(raw=new))
+        head = BLOB + b" " + name + b"\0"
+        size = len(base.body)
+        if (kind != TREE_TYPE or len(body) != size + len(head) + 20
+                or body[size:-20] != head or not body.startswith(base.body)):
+            return None
+        return body[-20:]  # type: ignore[no-any-return]
 
     def appended(self, old: bytes | None, base: Known, files: dict[bytes, bytes]
                  ) -> bytes | None:

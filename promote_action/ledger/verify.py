@@ -31,7 +31,11 @@ from promote_action.ledger.verify_state import Sequence
 
 PARALLEL_MIN = 400  # below this, forking workers costs more than it saves
 CHUNK = 250
+CHUNKS_PER_JOB = 16
 TAG_PREFIX = "refs/tags/kfm/"
+TREE = pygit2.enums.ObjectType.TREE
+DEFAULT_CACHE = 4096  # libgit2's size limit for caching a parsed tree
+TREE_CACHE = 64 * 1024  # while verifying: a dataset's folder (100s of versions) stays parsed
 
 
 @dataclass(frozen=True)
@@ -188,8 +192,10 @@ def _results(repo: pygit2.Repository, work: list[tuple[int, str, str]], trust: A
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
-    # long contiguous chunks: a worker's tree cache carries from one commit to the next
-    size = max(CHUNK, -(-len(work) // (jobs * 4)))
+    # contiguous chunks, so a worker's tree cache carries from one commit to the next
+    # (a chunk's first commit reads its parent's trees: ~1 ms), but many of them, so the
+    # workers finish together (the last chunk is the one the others may wait for)
+    size = max(CHUNK, -(-len(work) // (jobs * CHUNKS_PER_JOB)))
     chunks = [work[i:i + size] for i in range(0, len(work), size)]
     with ctx.Pool(jobs, _worker_init,
                   (repo.path, trust, dests, tags, opts.replay)) as pool:
@@ -208,11 +214,14 @@ def own_object_checks() -> Iterator[None]:
     entry's SHA-256), so libgit2's own pass is turned off for the duration. Objects
     libgit2 reads for path lookups are not re-hashed: what they yield is bound by the
     expected-tree check, whose id must equal the one in the signed commit."""
-    pygit2.settings.enable_strict_hash_verification(False)
+    settings = pygit2.settings
+    settings.enable_strict_hash_verification(False)
+    settings.cache_object_limit(TREE, TREE_CACHE)
     try:
         yield
     finally:
-        pygit2.settings.enable_strict_hash_verification(True)
+        settings.cache_object_limit(TREE, DEFAULT_CACHE)
+        settings.enable_strict_hash_verification(True)
 
 
 def verify_ledger(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any, destinations: list[str],

@@ -152,8 +152,10 @@ def parse_public_key(public_openssh: str) -> bytes:
     return blob
 
 
+@functools.lru_cache(maxsize=256)
 def normalize_public_key(public_openssh: str) -> str:
-    """Canonical `ssh-ed25519 <base64>` form, so keys compare as strings."""
+    """Canonical `ssh-ed25519 <base64>` form, so keys compare as strings (cached like
+    `public_key_raw`: every DSSE envelope a verify checks names the same few keys)."""
     return blob_to_line(parse_public_key(public_openssh))
 
 

@@ -146,3 +146,30 @@ def test_dataset_readme_is_bounded_and_log_lists_everything(tmp_path, run_cli):
                 "--format", "json")
     assert r.code == 0 and json.loads(r.out)["events"][0]["seq"] == 7, r.out
     assert verify(repo_dir, allowed).ok
+
+
+def test_view_reads_equal_plain_lookups_and_refuse_malformed_paths(mixed):
+    """LedgerView keeps parsed folders between reads: every file it reads (twice, in any
+    order) has the bytes a plain libgit2 path lookup gives, and empty path segments,
+    folders and missing names read as nothing."""
+    from promote_action.ledger.store import LedgerView
+
+    repo = mixed["repo"]
+    tree = repo[repo.references[REF].target].tree
+    paths: list[str] = []
+    stack = [("", tree)]
+    while stack:
+        prefix, t = stack.pop()
+        for e in t:
+            if e.type_str == "tree":
+                stack.append((f"{prefix}{e.name}/", repo[e.id]))
+            else:
+                paths.append(prefix + (e.name or ""))
+    view = LedgerView(repo, repo.references[REF].target)
+    for path in paths + list(reversed(paths)):
+        assert view.read(path) == repo[tree[path].id].data, path
+    assert len(paths) > 50
+    some = next(p for p in paths if p.count("/") >= 2)
+    for bad in ("/" + some, some.replace("/", "//", 1), some + "/", some.rsplit("/", 1)[0],
+                some + "x", "", "/", "nope/README.md"):
+        assert view.read(bad) is None, bad

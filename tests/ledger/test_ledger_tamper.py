@@ -262,3 +262,44 @@ def test_large_shard_unlisted_entry_write_detected(long_ledger, extra):
     res = verify(long_ledger["dir"], long_ledger["allowed"], check_tags=False)
     assert not res.ok and res.failure["seq"] == 70, res.failure
     assert extra in res.failure["why"] or "does not list" in res.failure["why"], res.failure
+
+
+def _with_mode(repo: pygit2.Repository, tree: pygit2.Tree, path: str, mode: int) -> pygit2.Oid:
+    """`tree` with the file at `path` re-inserted under another file mode (same blob)."""
+    head, _, rest = path.partition("/")
+    tb = repo.TreeBuilder(tree)
+    if rest:
+        sub = repo.get(tree[head].id)
+        tb.insert(head, _with_mode(repo, sub, rest, mode), pygit2.enums.FileMode.TREE)
+    else:
+        tb.insert(head, tree[head].id, mode)
+    return tb.write()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("mode", [pygit2.enums.FileMode.LINK,
+                                  pygit2.enums.FileMode.BLOB_EXECUTABLE])
+def test_large_shard_entry_that_is_not_a_regular_file_detected(long_ledger, mode):
+    """The new entry appended at the end of a large shard (the path verify reads from the
+    shard's bytes), stored as a symlink or an executable instead of a regular file."""
+    repo, key = long_ledger["repo"], long_ledger["key"]
+    last = chain(repo)[-1]
+    tree = _with_mode(repo, last.tree, "entries/000000/000000070.json", mode)
+    set_tip(repo, recommit(repo, key, last.parents[0].id, tree, last.message))
+    res = verify(long_ledger["dir"], long_ledger["allowed"], check_tags=False)
+    assert not res.ok and res.failure["seq"] == 70, res.failure
+    assert "not a regular file" in res.failure["why"], res.failure
+
+
+def test_large_shard_entry_with_a_rewritten_neighbour_detected(long_ledger):
+    """The new entry appended and, in the same commit, an old one replaced by a blob of
+    the same size: the shard is no longer a pure append and must still be judged."""
+    repo, key = long_ledger["repo"], long_ledger["key"]
+    last = chain(repo)[-1]
+    old = repo.get(last.tree["entries/000000/000000069.json"].id).data
+    forged = old.replace(b'"seq": 69', b'"seq": 96')
+    assert forged != old and len(forged) == len(old)
+    tree = edit(repo, last, {"entries/000000/000000069.json": forged})
+    set_tip(repo, recommit(repo, key, last.parents[0].id, tree, last.message))
+    res = verify(long_ledger["dir"], long_ledger["allowed"], check_tags=False)
+    assert not res.ok and res.failure["seq"] == 70, res.failure
+    assert "does not list" in res.failure["why"], res.failure

@@ -167,3 +167,36 @@ JSON = st.recursive(
 def test_fast_renderer_is_byte_identical(value: object) -> None:
     parsed = json.loads(render_json(value))  # the value space `verify` renders
     assert render_json_fast(parsed) == render_json(parsed)
+
+
+def test_appended_file_answers_only_for_a_pure_append(tmp_path: Path) -> None:
+    """`appended_file` reads a new shard's bytes instead of looking the entry up: it must
+    answer only when the shard is the remembered one plus exactly that regular file."""
+    repo = _repo(tmp_path)
+    base = _base(repo, 300)
+    old = repo.get(base)
+    assert isinstance(old, pygit2.Tree)
+    shard = old["entries/000000"].id.raw
+    blob = repo.create_blob(b"new")
+    name = "entries/000000/000000301.json"
+
+    def new_shard(writes: dict[str, pygit2.Oid]) -> bytes:
+        return repo.get(update_tree(repo, old, writes))[  # type: ignore[index]
+            "entries/000000"].id.raw
+
+    check = TreeCheck(repo)
+    appended = new_shard({name: blob})
+    assert check.appended_file(shard, appended, b"000000301.json") is None  # not known yet
+    check.known(shard)
+    assert check.appended_file(shard, appended, b"000000301.json") == blob.raw
+    assert check.appended_file(shard, appended, b"000000302.json") is None  # another name
+    two = new_shard({name: blob, "entries/000000/000000302.json": blob})
+    assert check.appended_file(shard, two, b"000000301.json") is None
+    rewritten = new_shard({name: blob, "entries/000000/000000002.json": blob})
+    assert check.appended_file(shard, rewritten, b"000000301.json") is None
+    tb = repo.TreeBuilder(repo.get(pygit2.Oid(raw=shard)))
+    tb.insert("000000301.json", blob, pygit2.enums.FileMode.LINK)
+    assert check.appended_file(shard, tb.write().raw, b"000000301.json") is None
+    # the shard taken over by a check is read again when asked for once more
+    assert check.matches(base, update_tree(repo, old, {name: blob}), {name: blob})
+    assert check.matches(base, update_tree(repo, old, {name: blob}), {name: blob})
