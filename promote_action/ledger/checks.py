@@ -83,7 +83,7 @@ class CommitChecker:
         self._digests: dict[pygit2.Oid, str] = {}
         self._fingerprints: dict[str, str] = {}
         self._trusted: dict[tuple[str, int], str] = {}
-        self._tags: dict[str, Any] | None = None
+        self._tags: dict[str, str] | None = None
         self._recent: dict[pygit2.Oid, bytes] = {}
         self._tree: pygit2.Tree | None = None  # the commit being checked, and its folders
         self._dirs: dict[str, pygit2.Tree] = {}
@@ -326,8 +326,9 @@ class CommitChecker:
             raise Bad(why)
 
     def preset_tags(self, refs: dict[str, str]) -> None:
-        """The kfm/ tags (name -> object id) as read once by `tag_refs`."""
-        self._tags = {name: pygit2.Oid(hex=oid) for name, oid in refs.items()}
+        """The kfm/ tags (name -> object id hex) as read once by `tag_refs`; shared, not
+        copied (a ledger of 100,000 promotions has 100,000 of them)."""
+        self._tags = refs
 
     def tag(self, slug: str, version: str, commit_id: pygit2.Oid) -> str:
         """Check the promotion's signed tag; returns the tag object's id."""

@@ -50,7 +50,7 @@ def verify_since(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any,
         refs = tag_refs(repo)
         tags = bool(refs) if opts.check_tags is None else opts.check_tags
         run = run_for(repo, trust, destinations, replace(opts, check_tags=tags))
-        run.seq = checkpoint.seq
+        run.seq, run.refs = checkpoint.seq, refs
         try:
             new = consistent(repo, tip, checkpoint, run)
         except Bad as e:
@@ -146,16 +146,14 @@ def prefix_tags(run: Run, state: Sequence, new_commits: set[str], refs: dict[str
     then (their id binds their bytes); a moved, missing or re-made one is checked now.
     And, as in a full verify, every kfm/ tag must name a promotion (one pass over the
     refs for both)."""
-    for name in refs:
-        parts = name[len(TAG_PREFIX):].split("/")
-        if len(parts) != 2 or tuple(parts) not in state.promoted:
-            raise Bad(f"tag {name} names no promotion on this ledger")
+    names = {f"{TAG_PREFIX}{key[0]}/{key[1]}": key for key in state.promoted}
+    stray = refs.keys() - names.keys()
+    if stray:
+        raise Bad(f"tag {min(stray)} names no promotion on this ledger")
     checker: CommitChecker | None = None
-    for (slug, version), (commit, _manifest, tag) in state.promoted.items():
-        if commit in new_commits:
-            continue
-        found = refs.get(f"{TAG_PREFIX}{slug}/{version}")
-        if tag and found == tag:
+    for name, (slug, version) in names.items():
+        commit, _manifest, tag = state.promoted[(slug, version)]
+        if commit in new_commits or (tag and refs.get(name) == tag):
             continue
         if checker is None:
             checker = CommitChecker(run.repo, run.trust, run.destinations, True)

@@ -15,7 +15,7 @@ from promote_action.ledger.entry_checks import Bad
 TAG_TYPE = pygit2.enums.ObjectType.TAG
 
 
-def check_tag(checker: Any, tags: dict[str, pygit2.Oid], slug: str, version: str,
+def check_tag(checker: Any, tags: dict[str, str], slug: str, version: str,
               commit_id: pygit2.Oid) -> str:
     """Check the promotion's signed tag with `checker` (a `CommitChecker`: its object
     reads check ids, its trust decisions are cached); returns the tag object's id."""
@@ -23,9 +23,13 @@ def check_tag(checker: Any, tags: dict[str, pygit2.Oid], slug: str, version: str
     from promote_action.signing.sshsig import sshsig_verify
 
     name = f"refs/tags/{tag_name(slug, version)}"
-    target = tags.get(name)
-    if target is None:
+    found_hex = tags.get(name)
+    if found_hex is None:
         raise Bad(f"signed tag {name} is missing")
+    try:
+        target = pygit2.Oid(hex=found_hex)
+    except ValueError:
+        raise Bad(f"{name} does not name a git object ({found_hex!r})") from None
     try:
         raw = checker.raw(target, TAG_TYPE, b"tag")
     except Bad:

@@ -145,9 +145,11 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_init(repo_path: str, trust: Any, dests: list[str], tags: bool,
-                 replay: Any) -> None:
+                 replay: Any, refs: dict[str, str] | None = None) -> None:
     repo = pygit2.Repository(repo_path)
-    _WORKER["checker"] = CommitChecker(repo, trust, dests, tags)
+    _WORKER["checker"] = checker = CommitChecker(repo, trust, dests, tags)
+    if refs is not None:  # the tag refs the caller already read (else read when needed)
+        checker.preset_tags(refs)
     _WORKER["replay"] = replay
 
 
@@ -177,11 +179,12 @@ def _check_chunk(chunk: list[tuple[int, str, str]]) -> list[Facts | tuple[int, s
 
 
 def _results(repo: pygit2.Repository, work: list[tuple[int, str, str]], trust: Any,
-             dests: list[str], opts: Options, tags: bool
+             dests: list[str], opts: Options, tags: bool,
+             refs: dict[str, str] | None = None
              ) -> Iterator[Facts | tuple[int, str, str]]:
     jobs = opts.jobs if opts.jobs is not None else min(os.cpu_count() or 1, 4)
     if jobs <= 1 or len(work) < PARALLEL_MIN:
-        _worker_init(repo.path, trust, dests, tags, opts.replay)
+        _worker_init(repo.path, trust, dests, tags, opts.replay, refs)
         for seq, c, p in work:
             r = _check_one(_WORKER["checker"], opts.replay, seq, pygit2.Oid(hex=c),
                            pygit2.Oid(hex=p))
@@ -198,7 +201,7 @@ def _results(repo: pygit2.Repository, work: list[tuple[int, str, str]], trust: A
     size = max(CHUNK, -(-len(work) // (jobs * CHUNKS_PER_JOB)))
     chunks = [work[i:i + size] for i in range(0, len(work), size)]
     with ctx.Pool(jobs, _worker_init,
-                  (repo.path, trust, dests, tags, opts.replay)) as pool:
+                  (repo.path, trust, dests, tags, opts.replay, refs)) as pool:
         for chunk in pool.imap(_check_chunk, chunks):
             yield from chunk
             if chunk and isinstance(chunk[-1], tuple):
@@ -247,6 +250,7 @@ class Run:
     commit: pygit2.Oid | None = None
     replayed: int = 0
     checked: int = 0
+    refs: dict[str, str] | None = None  # kfm/ tag refs, when already read by the caller
 
     def fail(self, state: Sequence | None, why: str, mode: str) -> VerifyResult:
         seq, commit = self.seq, self.commit
@@ -258,7 +262,7 @@ class Run:
              checkpoint: Checkpoint | None) -> None:
         """Check `work` (seq, commit, parent) in order, stepping `state`; raises Bad."""
         for r in _results(self.repo, work, self.trust, self.destinations, self.opts,
-                          self.tags):
+                          self.tags, self.refs):
             if isinstance(r, tuple):
                 self.seq, self.commit = r[0], pygit2.Oid(hex=r[1])
                 raise Bad(r[2])

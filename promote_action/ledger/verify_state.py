@@ -29,7 +29,7 @@ from typing import Any
 from promote_action.ledger.checks import Bad, Facts
 from promote_action.ledger.entry import ENTRY_TYPES
 
-STATE_VERSION = "v1"
+STATE_VERSION = "v2"  # v1 stored promoted rows; a v1 state is not used (full verify)
 KEEP = 3  # newest states kept per repository (older checkpoints fall back to full)
 
 
@@ -89,20 +89,36 @@ class Sequence:
         self.policies.append(digest)
 
     # -- persistence --------------------------------------------------------------------
+    # The promoted versions are stored column by column, each column one newline-joined
+    # string: a ledger of 100,000 promotions then loads with a few C-level splits and
+    # zips instead of 100,000 Python-level row parses (0.2 s of a `--since` run).
+    COLUMNS = ("slugs", "versions", "commits", "manifests", "tags")
+
     def to_json(self) -> dict[str, Any]:
-        rows = [" ".join((s, v, *rest)) for (s, v), rest in self.promoted.items()]
+        keys, rows = list(self.promoted), list(self.promoted.values())
+        cols = [[k[0] for k in keys], [k[1] for k in keys], [r[0] for r in rows],
+                [r[1] for r in rows], [r[2] for r in rows]]
         return {"prev": self.prev, "policies": self.policies, "counts": self.counts,
-                "promoted": rows}
+                "promoted_count": len(keys),
+                "promoted": {name: "\n".join(col) for name, col in zip(self.COLUMNS, cols,
+                                                                       strict=True)}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Sequence:
         seq = cls(data["prev"])
         seq.policies = list(data["policies"])
         seq.counts = {t: int(data["counts"][t]) for t in ENTRY_TYPES}
-        for row in data["promoted"]:
-            slug, version, commit, manifest, *tag = row.split(" ")
-            seq.promoted[(slug, version)] = [commit, manifest, tag[0] if tag else ""]
-            seq.manifests.add(manifest)
+        n = int(data["promoted_count"])
+        cols = [data["promoted"][name].split("\n") if n else [] for name in cls.COLUMNS]
+        if any(len(col) != n for col in cols):
+            raise ValueError("promoted columns of different lengths")
+        slugs, versions, commits, manifests, tags = cols
+        seq.promoted = dict(zip(zip(slugs, versions, strict=True),
+                                map(list, zip(commits, manifests, tags, strict=True)),
+                                strict=True))
+        if len(seq.promoted) != n:
+            raise ValueError("a version is listed twice")
+        seq.manifests = set(manifests)
         return seq
 
 
@@ -165,8 +181,9 @@ def load_state(state_dir: Path | None, checkpoint: Any, context: str
         return None, "no verified state for this checkpoint in this repository"
     except (OSError, ValueError, KeyError, TypeError):
         return None, "the stored verified state is unreadable"
-    if body.get("kfm_verify_state_version") != STATE_VERSION \
-            or body.get("checkpoint") != str(checkpoint):
+    if body.get("kfm_verify_state_version") != STATE_VERSION:
+        return None, "the stored verified state was written in another format"
+    if body.get("checkpoint") != str(checkpoint):
         return None, "the stored verified state is for another checkpoint"
     if body.get("context") != context:
         return None, ("the trust root, allow-list or options differ from those the "

@@ -89,6 +89,44 @@ def test_damaged_state_is_not_used(led, run_cli):
     assert code == 0 and res["mode"] == "full" and "damaged" in res["note"], res
 
 
+def test_state_round_trips_column_by_column():
+    """The stored state is columnar; what it loads is exactly what was verified, and
+    columns that disagree, a version listed twice or an older format are not used."""
+    from promote_action.ledger.verify_state import Sequence
+
+    seq = Sequence("sha256:" + "0" * 64)
+    for i in range(5):
+        seq.promoted[(f"ds_{i % 2}", version_id(i))] = [f"{i:040x}", f"sha256:{i:064x}",
+                                                         f"{i + 7:040x}" if i % 3 else ""]
+        seq.manifests.add(f"sha256:{i:064x}")
+    seq.policies, seq.counts["promotion"] = ["sha256:" + "a" * 64], 5
+    back = Sequence.from_json(json.loads(json.dumps(seq.to_json())))
+    assert (back.prev, back.promoted, back.manifests, back.policies, back.counts) == (
+        seq.prev, seq.promoted, seq.manifests, seq.policies, seq.counts)
+    empty = Sequence.from_json(Sequence("p").to_json())
+    assert empty.promoted == {} and empty.manifests == set()
+    data = seq.to_json()
+    data["promoted"]["tags"] += "\nextra"
+    with pytest.raises(ValueError):
+        Sequence.from_json(data)
+    data = seq.to_json()
+    data["promoted"]["versions"] = "\n".join([version_id(0)] * 5)
+    data["promoted"]["slugs"] = "\n".join(["ds_0"] * 5)
+    with pytest.raises(ValueError):
+        Sequence.from_json(data)
+
+
+def test_state_of_another_format_is_not_used(led, run_cli):
+    from promote_action.ledger.verify_state import _seal
+
+    path = next(Path(led["state"]).glob("*.json"))
+    body = json.loads(path.read_bytes().split(b"\n", 1)[1])
+    body["kfm_verify_state_version"] = "v1"
+    path.write_bytes(_seal(body))
+    code, res = cli(run_cli, led, "--since", led["checkpoint"])
+    assert code == 0 and res["mode"] == "full" and "another format" in res["note"], res
+
+
 def test_changed_trust_root_falls_back_to_full(led, run_cli):
     _, _, other = make_key(led["tmp"] / "k2", name="second")
     Path(led["allowed"]).write_text(Path(led["allowed"]).read_text()
