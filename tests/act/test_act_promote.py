@@ -31,9 +31,10 @@ def _key_lines(key: Path) -> list[str]:
     return [ln for ln in key.read_text().splitlines() if ln and "PRIVATE KEY" not in ln]
 
 
-@pytest.mark.parametrize("branch", ["main", "trunk"])
-def test_merge_promotes_signed_ledger_then_verify_is_green(
-        tmp_path: Path, action_dir: Path, branch: str) -> None:
+def _merged_pr(tmp_path: Path, action_dir: Path, branch: str = "main"
+               ) -> tuple[ActWorld, Path, str, str, str]:
+    """A world with an initialised ledger and PR 7 (a new dataset) merged into `branch`:
+    (world, signing key, ledger root, commit before the merge, merge commit)."""
     key, signers = bot_key(tmp_path)
     world = make_world(tmp_path, action_dir, branch=branch, allowed_signers=signers)
     ledger_init(world, key)
@@ -42,6 +43,13 @@ def test_merge_promotes_signed_ledger_then_verify_is_green(
     add_dataset(world.repo)
     world.repo.commit_all("add dataset")
     before, merge = merge_pr(world, 7, "add-gauges")
+    return world, key, root, before, merge
+
+
+@pytest.mark.parametrize("branch", ["main", "trunk"])
+def test_merge_promotes_signed_ledger_then_verify_is_green(
+        tmp_path: Path, action_dir: Path, branch: str) -> None:
+    world, key, root, before, merge = _merged_pr(tmp_path, action_dir, branch)
     push = push_payload(before=before, after=merge, branch=branch, default_branch=branch)
     secrets = {"KFM_SIGNING_KEY": key.read_text()}
     with FakeGitHub(FULL_NAME) as fake:
@@ -102,14 +110,7 @@ def test_push_to_another_branch_runs_no_job(tmp_path: Path, action_dir: Path) ->
 
 def test_denied_merge_and_direct_push_are_recorded_and_verify_flags_the_rest(
         tmp_path: Path, action_dir: Path) -> None:
-    key, signers = bot_key(tmp_path)
-    world = make_world(tmp_path, action_dir, allowed_signers=signers)
-    ledger_init(world, key)
-    root = _tip(world)
-    git(world.repo.work, "checkout", "-q", "-b", "add-gauges")
-    add_dataset(world.repo)
-    world.repo.commit_all("add dataset")
-    before, merge = merge_pr(world, 7, "add-gauges")
+    world, key, root, before, merge = _merged_pr(tmp_path, action_dir)
     secrets = {"KFM_SIGNING_KEY": key.read_text()}
     with FakeGitHub(FULL_NAME) as fake:
         fake.add_pull(7, title="Add gauges", head_ref="add-gauges", merged=True,
