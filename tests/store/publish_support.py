@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -47,6 +50,41 @@ def keys(store: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
 def proxied_env(store: Any, endpoint: str) -> dict[str, str]:
     """The store's standard environment, sent through a proxy at `endpoint`."""
     return {**store.env_for(endpoint), **FAST_RETRIES}
+
+
+@dataclass
+class Proxied:
+    """One source on a test store, a plan to publish it, and the proxy every request of
+    the publish goes through (`env` points there)."""
+
+    proxy: FaultProxy
+    env: dict[str, str]
+    bucket: str
+    src: Source
+    plan: PublishPlan
+    proxy_account: str = ""  # Azurite's path prefix
+
+    def path(self, key: str) -> str:
+        """The request path the proxy sees for `key` (Azurite serves path-style URLs,
+        /<account>/<container>/<key>)."""
+        return f"{self.proxy_account}/{self.bucket}/{key}"
+
+
+@contextmanager
+def behind_proxy(store: Any, store_env: Any, key: str, data: bytes,
+                 proxy_cls: type[FaultProxy] = FaultProxy) -> Iterator[Proxied]:
+    """`data` uploaded to `key` in a fresh bucket and planned for `processed/`, with the
+    publish's requests sent through a `proxy_cls` in front of the store (stopped after)."""
+    proxy = proxy_cls(store.endpoint)
+    try:
+        env = store_env(proxied_env(store, proxy.endpoint))
+        bucket = store.bucket()
+        src = remote_source(store, bucket, key, data)
+        plan = plan_for(f"{store.scheme}://{bucket}/processed", [src])
+        yield Proxied(proxy, env, bucket, src, plan,
+                      "/devstoreaccount1" if store.scheme == "az" else "")
+    finally:
+        proxy.stop()
 
 
 def random_bytes(n: int) -> bytes:

@@ -14,15 +14,14 @@ from publish_support import (
     SLUG,
     VERSION,
     IgnoresConditionalWrites,
+    behind_proxy,
     keys,
     plan_for,
-    proxied_env,
     random_bytes,
     remote_source,
     settings,
     sha,
 )
-from store_servers import FaultProxy
 
 from promote_action.errors import EXIT
 from promote_action.store.errors import (
@@ -141,44 +140,29 @@ def test_store_that_ignores_if_none_match_is_refused(object_store: Any,
                                                      store_env: Any) -> None:
     """The store drops `If-None-Match` (a gateway in front of it): a create-only write
     that overwrites must be detected by the probe and publishing refused."""
-    proxy = IgnoresConditionalWrites(object_store.endpoint)
-    try:
-        env = store_env(proxied_env(object_store, proxy.endpoint))
-        bucket = object_store.bucket()
-        src = remote_source(object_store, bucket, "work/a.csv", b"a\n")
-        plan = plan_for(f"{object_store.scheme}://{bucket}/processed", [src])
+    with behind_proxy(object_store, store_env, "work/a.csv", b"a\n",
+                      IgnoresConditionalWrites) as run:
         with pytest.raises(ConditionalPutUnsupportedError) as info:
-            publish(plan, settings(env), SMALL)
+            publish(run.plan, settings(run.env), SMALL)
         assert info.value.exit_code == EXIT.BAD_INPUT
-        line = one_line(info.value, f"{object_store.scheme}://{bucket}/processed/"
+        line = one_line(info.value, f"{object_store.scheme}://{run.bucket}/processed/"
                                     f".kfm-staging/{SLUG}/{VERSION}/probe")
         assert "ignores conditional writes" in line
-        assert left_behind(object_store, bucket) == {}  # probe cleaned, nothing copied
-    finally:
-        proxy.stop()
+        assert left_behind(object_store, run.bucket) == {}  # probe cleaned, nothing copied
 
 
 @pytest.mark.parametrize("object_store", ["s3", "az"], indirect=True)
 @pytest.mark.parametrize(("status", "words"), [(403, "access denied (403)"), (503, "503")])
 def test_destination_faults_are_one_line_and_leave_nothing(
         object_store: Any, store_env: Any, status: int, words: str) -> None:
-    proxy = FaultProxy(object_store.endpoint)
-    try:
-        env = store_env(proxied_env(object_store, proxy.endpoint))
-        bucket = object_store.bucket()
-        src = remote_source(object_store, bucket, "work/a.csv", b"a,b\n")
-        plan = plan_for(f"{object_store.scheme}://{bucket}/processed", [src])
-        # Azurite serves path-style URLs: /<account>/<container>/<key>
-        account = "/devstoreaccount1" if object_store.scheme == "az" else ""
-        proxy.faults.add(f"{account}/{bucket}/{FINAL}a.csv", status=status, method="PUT",
-                         times=50)
+    with behind_proxy(object_store, store_env, "work/a.csv", b"a,b\n") as run:
+        run.proxy.faults.add(run.path(f"{FINAL}a.csv"), status=status, method="PUT",
+                             times=50)
         with pytest.raises(StoreAccessError) as info:
-            publish(plan, settings(env), SMALL)
+            publish(run.plan, settings(run.env), SMALL)
         assert info.value.exit_code == EXIT.BAD_INPUT
-        assert words in one_line(info.value, plan.items[0].dest.uri)
-        assert left_behind(object_store, bucket) == {}
-    finally:
-        proxy.stop()
+        assert words in one_line(info.value, run.plan.items[0].dest.uri)
+        assert left_behind(object_store, run.bucket) == {}
 
 
 def test_refuses_keys_that_climb_out_of_the_prefix() -> None:
@@ -195,28 +179,22 @@ def test_failed_create_only_copy_leaves_no_partial_object_and_rerun_completes(
     """The large path: the create-only copy from staging to the final key fails (500s;
     S3: the multipart copy's completion, Azure: the Copy Blob); nothing is visible under
     the final key; a re-run completes the copy."""
-    proxy = FaultProxy(object_store.endpoint)
-    try:
-        env = store_env(proxied_env(object_store, proxy.endpoint))
-        bucket = object_store.bucket()
-        src = remote_source(object_store, bucket, "work/big.bin", random_bytes(MIB))
-        plan = plan_for(f"{object_store.scheme}://{bucket}/processed", [src])
+    with behind_proxy(object_store, store_env, "work/big.bin", random_bytes(MIB)) as run:
         if object_store.scheme == "s3":  # the initiate passes, every completion fails
-            proxy.faults.add(f"/{bucket}/{FINAL}big.bin", status=500, method="POST",
-                             times=50, after=1)
+            run.proxy.faults.add(run.path(f"{FINAL}big.bin"), status=500, method="POST",
+                                 times=50, after=1)
         else:
-            proxy.faults.add(f"/devstoreaccount1/{bucket}/{FINAL}big.bin", status=500,
-                             method="PUT", times=50)
+            run.proxy.faults.add(run.path(f"{FINAL}big.bin"), status=500, method="PUT",
+                                 times=50)
         with pytest.raises(StoreAccessError) as info:
-            publish(plan, settings(env), SMALL)
-        one_line(info.value, plan.items[0].dest.uri)
-        assert left_behind(object_store, bucket) == {}
-        proxy.faults.clear()
-        assert [o.status for o in publish(plan, settings(env), SMALL)] == ["created"]
-        final = keys(object_store, bucket, FINAL)
-        assert list(final) == [FINAL + "big.bin"] and sha(final[FINAL + "big.bin"]) == src.digest
-    finally:
-        proxy.stop()
+            publish(run.plan, settings(run.env), SMALL)
+        one_line(info.value, run.plan.items[0].dest.uri)
+        assert left_behind(object_store, run.bucket) == {}
+        run.proxy.faults.clear()
+        assert [o.status for o in publish(run.plan, settings(run.env), SMALL)] == ["created"]
+        final = keys(object_store, run.bucket, FINAL)
+        assert list(final) == [FINAL + "big.bin"]
+        assert sha(final[FINAL + "big.bin"]) == run.src.digest
 
 
 def test_relative_paths_keep_the_pipeline_layout_and_refuse_collisions() -> None:
