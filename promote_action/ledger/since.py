@@ -21,21 +21,20 @@ the new entries:
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pygit2
 
-from promote_action.ledger.checks import Bad, CommitChecker, commit_at, parse_entry, tag_refs
+from promote_action.ledger.checks import Bad, CommitChecker, commit_at, parse_entry
 from promote_action.ledger.entry import ROOT_README, entry_path, genesis_prev
 from promote_action.ledger.verify import (
-    TAG_PREFIX,
     Checkpoint,
     Options,
     Run,
     VerifyResult,
     _verify_full,
     own_object_checks,
+    promotion_tags,
     run_for,
 )
 from promote_action.ledger.verify_state import Sequence, context_digest, load_state
@@ -47,10 +46,8 @@ def verify_since(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any,
     opts = options or Options()
     opts.checkpoint = checkpoint
     with own_object_checks():
-        refs = tag_refs(repo)
-        tags = bool(refs) if opts.check_tags is None else opts.check_tags
-        run = run_for(repo, trust, destinations, replace(opts, check_tags=tags))
-        run.seq, run.refs = checkpoint.seq, refs
+        run = run_for(repo, trust, destinations, opts)
+        run.seq = checkpoint.seq
         try:
             new = consistent(repo, tip, checkpoint, run)
         except Bad as e:
@@ -61,7 +58,7 @@ def verify_since(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any,
             result = _verify_full(repo, tip, trust, destinations, opts)
             result.note = f"full verify: {why}"
             return result
-        return _verify_new(run, state, checkpoint, new, tip, refs)
+        return _verify_new(run, state, checkpoint, new, tip)
 
 
 def consistent(repo: pygit2.Repository, tip: pygit2.Oid, checkpoint: Checkpoint,
@@ -125,7 +122,7 @@ def _holds(checker: CommitChecker, commit: pygit2.Commit, checkpoint: Checkpoint
 
 
 def _verify_new(run: Run, state: Sequence, checkpoint: Checkpoint, new: list[pygit2.Oid],
-                tip: pygit2.Oid, refs: dict[str, str]) -> VerifyResult:
+                tip: pygit2.Oid) -> VerifyResult:
     first = checkpoint.seq + 1
     parents = [pygit2.Oid(hex=checkpoint.commit or ""), *new][:len(new)]
     work = [(first + i, str(c), str(p))
@@ -134,7 +131,7 @@ def _verify_new(run: Run, state: Sequence, checkpoint: Checkpoint, new: list[pyg
         run.walk(work, state, None)
         if run.tags:
             run.seq, run.commit = checkpoint.seq + len(new), tip
-            prefix_tags(run, state, {w[1] for w in work}, refs)
+            prefix_tags(run, state, {w[1] for w in work}, run.refs or {})
     except Bad as e:
         return run.fail(state, str(e), "since")
     return run.done(state, tip, checkpoint.seq + len(new), "since")
@@ -146,10 +143,7 @@ def prefix_tags(run: Run, state: Sequence, new_commits: set[str], refs: dict[str
     then (their id binds their bytes); a moved, missing or re-made one is checked now.
     And, as in a full verify, every kfm/ tag must name a promotion (one pass over the
     refs for both)."""
-    names = {f"{TAG_PREFIX}{key[0]}/{key[1]}": key for key in state.promoted}
-    stray = refs.keys() - names.keys()
-    if stray:
-        raise Bad(f"tag {min(stray)} names no promotion on this ledger")
+    names = promotion_tags(refs, state)
     checker: CommitChecker | None = None
     for name, (slug, version) in names.items():
         commit, _manifest, tag = state.promoted[(slug, version)]

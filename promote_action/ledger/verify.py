@@ -25,7 +25,7 @@ from typing import Any
 
 import pygit2
 
-from promote_action.ledger.checks import Bad, CommitChecker, Facts
+from promote_action.ledger.checks import Bad, CommitChecker, Facts, tag_refs
 from promote_action.ledger.entry import ROOT_README, genesis_prev
 from promote_action.ledger.verify_state import Sequence
 
@@ -134,10 +134,6 @@ def linear_history(repo: pygit2.Repository, tip: pygit2.Oid
         chain.append(commit.id)
     chain.reverse()
     return chain, merge
-
-
-def kfm_tags(repo: pygit2.Repository) -> list[str]:
-    return [r for r in repo.references if r.startswith(TAG_PREFIX)]
 
 
 # -- worker side ----------------------------------------------------------------------
@@ -303,8 +299,11 @@ def at_checkpoint(checkpoint: Checkpoint, digest: str, commit: str) -> None:
 
 def run_for(repo: pygit2.Repository, trust: Any, destinations: list[str],
             opts: Options) -> Run:
-    tags = bool(kfm_tags(repo)) if opts.check_tags is None else opts.check_tags
-    return Run(repo, trust, destinations, opts, tags)
+    """The kfm/ tag refs are listed here, once per run, and shared with every worker and
+    the final check that each names a promotion."""
+    refs = tag_refs(repo)
+    tags = bool(refs) if opts.check_tags is None else opts.check_tags
+    return Run(repo, trust, destinations, opts, tags, refs=refs)
 
 
 def _verify_full(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any,
@@ -328,7 +327,7 @@ def _verify_full(repo: pygit2.Repository, tip: pygit2.Oid, trust: Any,
             raise Bad(f"ledger has {run.seq} entries but the checkpoint is at "
                       f"{checkpoint.seq} (rolled back)")
         if run.tags:
-            orphan_tags(repo, state)
+            promotion_tags(run.refs or {}, state)
     except Bad as e:
         return run.fail(state, str(e), "full")
     return run.done(state, tip, len(chain) - 1, "full")
@@ -345,9 +344,11 @@ def _root(repo: pygit2.Repository, trust: Any, root_id: pygit2.Oid, dests: list[
     return genesis_prev(checker.blob(commit.tree, ROOT_README))
 
 
-def orphan_tags(repo: pygit2.Repository, state: Sequence) -> None:
-    """Every kfm/ tag must belong to a promotion on this ledger (no forged extras)."""
-    for ref in kfm_tags(repo):
-        parts = ref[len(TAG_PREFIX):].split("/")
-        if len(parts) != 2 or tuple(parts) not in state.promoted:
-            raise Bad(f"tag {ref} names no promotion on this ledger")
+def promotion_tags(refs: dict[str, str], state: Sequence) -> dict[str, tuple[str, str]]:
+    """The tag name of every promotion in `state` -> (slug, version); raises Bad when a
+    kfm/ tag in `refs` belongs to none (no forged extras)."""
+    names = {f"{TAG_PREFIX}{key[0]}/{key[1]}": key for key in state.promoted}
+    stray = refs.keys() - names.keys()
+    if stray:
+        raise Bad(f"tag {min(stray)} names no promotion on this ledger")
+    return names
