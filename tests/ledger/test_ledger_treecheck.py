@@ -200,3 +200,47 @@ def test_appended_file_answers_only_for_a_pure_append(tmp_path: Path) -> None:
     # the shard taken over by a check is read again when asked for once more
     assert check.matches(base, update_tree(repo, old, {name: blob}), {name: blob})
     assert check.matches(base, update_tree(repo, old, {name: blob}), {name: blob})
+
+
+def test_a_folder_growing_one_version_at_a_time_keeps_matching(tmp_path: Path) -> None:
+    """A dataset folder carried from commit to commit gains one version folder per
+    commit; past `REPARSE` late additions its index is parsed afresh from the new body.
+    Every step, before and after that, must give libgit2's tree id."""
+    from promote_action.ledger.treecheck import REPARSE
+
+    repo = _repo(tmp_path)
+    blob = repo.create_blob(b"v")
+    tip = update_tree(repo, None, {"datasets/ds/README.md": blob})
+    check = TreeCheck(repo)
+    for i in range(3 * REPARSE):  # versions sort before, between and after the others
+        version = f"{(i * 37) % 1000:03d}-{i}"
+        writes = {f"datasets/ds/{version}/events.json": repo.create_blob(b"%d" % i),
+                  "datasets/ds/README.md": repo.create_blob(b"readme %d" % i)}
+        parent = repo.get(tip)
+        assert isinstance(parent, pygit2.Tree)
+        new = update_tree(repo, parent, writes)
+        assert check.matches(tip, new, writes), i
+        tip = new
+
+
+def test_find_walks_remembered_trees(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    blob = repo.create_blob(b"x")
+    root = update_tree(repo, None, {"datasets/ds/v1/events.json": blob, "a.b": blob})
+    check = TreeCheck(repo)
+    assert check.find(root.raw, "datasets/ds/v1/events.json") == blob.raw
+    assert check.find(root.raw, "datasets/ds/v2/events.json") is None
+    assert check.find(root.raw, "datasets/other/v1/events.json") is None
+    with pytest.raises(Malformed, match="is a directory"):
+        check.find(root.raw, "datasets/ds/v1")
+    with pytest.raises(Malformed, match="is a file"):
+        check.find(root.raw, "a.b/x")
+    # a symlink or an executable in the parent is not the regular file a writer leaves
+    tb = repo.TreeBuilder()
+    tb.insert("events.json", blob, pygit2.enums.FileMode.LINK)
+    odd = tb.write()
+    with pytest.raises(Malformed, match="not a regular file"):
+        check.find(odd.raw, "events.json")
+    # a tree id whose object is something else is refused, not read as a tree
+    with pytest.raises(Malformed, match="not a tree"):
+        check.find(blob.raw, "events.json")
