@@ -212,14 +212,16 @@ def create_root(repo: pygit2.Repository, key: Any, at: str) -> pygit2.Oid:
 
 
 def build_commit(repo: pygit2.Repository, key: Any, parent: pygit2.Oid, planned: Planned,
-                 ev: Event) -> tuple[pygit2.Oid, pygit2.Oid | None]:
-    """Write blobs, trees, the signed commit and (for a promotion) the signed tag."""
+                 ev: Event, known: dict[pygit2.Oid, pygit2.Tree] | None = None
+                 ) -> tuple[pygit2.Oid, pygit2.Oid | None]:
+    """Write blobs, trees, the signed commit and (for a promotion) the signed tag.
+    `known`: the parent's folders the plan already read (`LedgerView.parsed`)."""
     from promote_action.signing.commit import create_signed_commit, create_signed_tag
 
     assert planned.entry is not None
     base = repo[parent].peel(pygit2.Tree)
     writes = {p: repo.create_blob(b) for p, b in planned.files.items()}
-    tree = update_tree(repo, base, writes)
+    tree = update_tree(repo, base, writes, known)
     who = identity(ev.at)
     commit = create_signed_commit(repo, key, tree=tree, parents=[parent],
                                   message=commit_message(planned.entry), author=who,

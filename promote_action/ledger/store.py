@@ -76,19 +76,32 @@ class LedgerView:
         self._folders: dict[str, pygit2.Tree | None] = {}
 
     def _folder(self, path: str) -> pygit2.Tree | None:
+        """Folder `path` (None: there is none), found from its parent folder: each
+        folder is read once per view (a path lookup from the root would read the
+        dataset's folder, 1,000 versions at 1,000 promotions, again for every folder
+        below it)."""
         if path in self._folders:
             return self._folders[path]
         assert self.tree is not None
+        head, slash, name = path.rpartition("/")
         folder: pygit2.Tree | None = None
-        try:
-            obj = self.tree[path]
-        except KeyError:
-            pass
-        else:
-            if obj.type == pygit2.enums.ObjectType.TREE:
-                folder = tree_at(self.repo, obj.id)
+        parent = None if not name or (slash and not head) else (
+            self._folder(head) if head else self.tree)  # an empty component: no folder
+        if parent is not None:
+            try:
+                obj = parent[name]
+            except KeyError:
+                pass
+            else:
+                if obj.type == pygit2.enums.ObjectType.TREE:
+                    folder = tree_at(self.repo, obj.id)
         self._folders[path] = folder
         return folder
+
+    def parsed(self) -> dict[pygit2.Oid, pygit2.Tree]:
+        """The folders this view has read, by id: `update_tree` starts from them instead
+        of reading them again."""
+        return {t.id: t for t in self._folders.values() if t is not None}
 
     def read(self, path: str) -> bytes | None:
         if self.tree is None:
@@ -130,8 +143,9 @@ class LedgerView:
     def _last_name(self, path: str) -> list[str]:
         """The shard's last entry name without listing 1,000 names (tree entries are
         sorted, and entry names sort numerically); a full listing only as a fallback."""
-        assert self.tree is not None
-        tree = tree_at(self.repo, self.tree[path].id)
+        tree = self._folder(path)
+        if tree is None:
+            return []
         last = tree[len(tree) - 1].name if len(tree) else None
         if last is not None and last.endswith(".json"):
             return [last]
@@ -155,8 +169,10 @@ class LedgerView:
 
 
 def update_tree(repo: pygit2.Repository, base: pygit2.Tree | None,
-                writes: dict[str, pygit2.Oid]) -> pygit2.Oid:
-    """New tree = `base` with `writes` (path -> blob id) applied; untouched subtrees shared."""
+                writes: dict[str, pygit2.Oid],
+                known: dict[pygit2.Oid, pygit2.Tree] | None = None) -> pygit2.Oid:
+    """New tree = `base` with `writes` (path -> blob id) applied; untouched subtrees shared.
+    `known`: folders already parsed (by id), used instead of reading them again."""
     files: dict[str, pygit2.Oid] = {}
     subdirs: dict[str, dict[str, pygit2.Oid]] = {}
     for path, oid in writes.items():
@@ -178,8 +194,10 @@ def update_tree(repo: pygit2.Repository, base: pygit2.Tree | None,
             obj = base[name]
             if obj.type != pygit2.enums.ObjectType.TREE:
                 raise LedgerError(f"ledger path {name!r} is a file, expected a directory")
-            sub_base = tree_at(repo, obj.id)
-        tb.insert(name, update_tree(repo, sub_base, sub), TREE)
+            sub_base = known.get(obj.id) if known else None
+            if sub_base is None:
+                sub_base = tree_at(repo, obj.id)
+        tb.insert(name, update_tree(repo, sub_base, sub, known), TREE)
     return tb.write()  # type: ignore[no-any-return]
 
 

@@ -118,11 +118,12 @@ def append_event(lt: LedgerTarget, ev: Event, key: Any) -> AppendResult:
     for attempt in range(1, lt.max_attempts + 1):
         tip = target.fetch()
         parent = pygit2.Oid(hex=tip) if tip else create_root(repo, key, ev.at)
-        planned = plan(LedgerView(repo, parent), ev, key.fingerprint)
+        view = LedgerView(repo, parent)
+        planned = plan(view, ev, key.fingerprint)
         if planned.status != "append":
             return AppendResult(planned.status, planned, commit=tip, attempts=attempt)
         lt.check_paths(planned, ev, ev.type == "promotion")
-        commit, tag = build_commit(repo, key, parent, planned, ev)
+        commit, tag = build_commit(repo, key, parent, planned, ev, view.parsed())
         tags = [TagUpdate(f"refs/tags/{tag_name(ev.slug, ev.version)}", str(tag))] if tag else []
         if target.land(tip, str(commit), tags):
             if lt.remote:  # mirror the landed tip locally (best effort, not the truth)
@@ -161,7 +162,7 @@ def preview_event(lt: LedgerTarget, ev: Event, key: Any | None,
             if planned.status != "append":
                 result.status = planned.status
             return result
-        commit, tag = build_commit(scratch, key, parent, planned, ev)
+        commit, tag = build_commit(scratch, key, parent, planned, ev, view.parsed())
         result.commit, result.tag = str(commit), (str(tag) if tag else None)
         if staged_patch is not None:
             _write_bundle(Path(scratch.path), lt, commit, tag, ev, tip, staged_patch)

@@ -156,15 +156,7 @@ def test_view_reads_equal_plain_lookups_and_refuse_malformed_paths(mixed):
 
     repo = mixed["repo"]
     tree = repo[repo.references[REF].target].tree
-    paths: list[str] = []
-    stack = [("", tree)]
-    while stack:
-        prefix, t = stack.pop()
-        for e in t:
-            if e.type_str == "tree":
-                stack.append((f"{prefix}{e.name}/", repo[e.id]))
-            else:
-                paths.append(prefix + (e.name or ""))
+    paths = _files(repo, tree)
     view = LedgerView(repo, repo.references[REF].target)
     for path in paths + list(reversed(paths)):
         assert view.read(path) == repo[tree[path].id].data, path
@@ -173,3 +165,42 @@ def test_view_reads_equal_plain_lookups_and_refuse_malformed_paths(mixed):
     for bad in ("/" + some, some.replace("/", "//", 1), some + "/", some.rsplit("/", 1)[0],
                 some + "x", "", "/", "nope/README.md"):
         assert view.read(bad) is None, bad
+
+
+def test_update_tree_from_the_views_folders_writes_the_same_tree(mixed):
+    """An append builds its trees from the folders its plan already read
+    (`LedgerView.parsed`); the result must be the tree built by reading them again,
+    and a folder parsed under another id must not be taken for the one written."""
+    from promote_action.ledger.store import LedgerView, update_tree
+
+    repo = mixed["repo"]
+    tip = repo.references[REF].target
+    tree = repo[tip].tree
+    view = LedgerView(repo, tip)
+    folders = sorted({p.rsplit("/", 1)[0] for p in _files(repo, tree) if "/" in p})
+    for folder in folders:
+        assert view.read(f"{folder}/none") is None  # parses the folder and those above
+    known = view.parsed()
+    assert {tree[f].id for f in folders} <= set(known)
+    blob = repo.create_blob(b"new")
+    writes = {f"{folder}/new.json": blob for folder in folders[:5]}
+    writes["entries/999999/999999999.json"] = blob
+    plain = update_tree(repo, tree, writes)
+    assert update_tree(repo, tree, writes, known) == plain
+    # folders keyed by their own ids only: another folder under a written folder's id
+    # would change the result, so ids are what the reuse goes by
+    other = {oid: known[next(o for o in known if o != oid)] for oid in known}
+    assert update_tree(repo, tree, writes, other) != plain
+
+
+def _files(repo, tree):  # type: ignore[no-untyped-def]
+    """Every file path in `tree`."""
+    out, stack = [], [("", tree)]
+    while stack:
+        prefix, t = stack.pop()
+        for e in t:
+            if e.type_str == "tree":
+                stack.append((f"{prefix}{e.name}/", repo[e.id]))
+            else:
+                out.append(prefix + (e.name or ""))
+    return out
