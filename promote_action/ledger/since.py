@@ -28,6 +28,7 @@ import pygit2
 from promote_action.ledger.checks import Bad, CommitChecker, commit_at, parse_entry
 from promote_action.ledger.entry import ROOT_README, entry_path, genesis_prev
 from promote_action.ledger.verify import (
+    TAG_PREFIX,
     Checkpoint,
     Options,
     Run,
@@ -143,14 +144,17 @@ def prefix_tags(run: Run, state: Sequence, new_commits: set[str], refs: dict[str
     then (their id binds their bytes); a moved, missing or re-made one is checked now.
     And, as in a full verify, every kfm/ tag must name a promotion (one pass over the
     refs for both)."""
+    if refs == {f"{TAG_PREFIX}{slug}/{version}": row[2]
+                for (slug, version), row in state.promoted.items()}:
+        return  # each promotion's tag is the object verified then, and there is no other
     names = promotion_tags(refs, state)
     checker: CommitChecker | None = None
     for name, (slug, version) in names.items():
-        commit, _manifest, tag = state.promoted[(slug, version)]
+        commit, manifest, tag = state.promoted[(slug, version)]
         if commit in new_commits or (tag and refs.get(name) == tag):
             continue
         if checker is None:
             checker = CommitChecker(run.repo, run.trust, run.destinations, True)
             checker.preset_tags(refs)
-        state.promoted[(slug, version)][2] = checker.tag(slug, version,
-                                                         pygit2.Oid(hex=commit))
+        state.promoted[(slug, version)] = (commit, manifest, checker.tag(
+            slug, version, pygit2.Oid(hex=commit)))

@@ -59,11 +59,13 @@ def tag_refs(repo: pygit2.Repository) -> dict[str, str]:
 
     out = git(Path(repo.path), "for-each-ref", "--format=%(objectname) %(refname)",
               "refs/tags/kfm/").stdout
-    refs = {}
-    for line in out.splitlines():
-        oid, _, name = line.partition(" ")
-        refs[name] = oid
-    return refs
+    words = out.split()  # git refuses whitespace in ref names: id, name, id, name, ...
+    if len(words) % 2:
+        from promote_action.errors import LedgerError
+
+        raise LedgerError("git for-each-ref listed a kfm/ tag ref it could not name",
+                          file=repo.path)
+    return dict(zip(words[1::2], words[0::2], strict=True))
 
 
 def tag_header(raw: bytes, name: str) -> tuple[str, int]:

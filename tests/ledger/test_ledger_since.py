@@ -96,8 +96,8 @@ def test_state_round_trips_column_by_column():
 
     seq = Sequence("sha256:" + "0" * 64)
     for i in range(5):
-        seq.promoted[(f"ds_{i % 2}", version_id(i))] = [f"{i:040x}", f"sha256:{i:064x}",
-                                                         f"{i + 7:040x}" if i % 3 else ""]
+        seq.promoted[(f"ds_{i % 2}", version_id(i))] = (f"{i:040x}", f"sha256:{i:064x}",
+                                                         f"{i + 7:040x}" if i % 3 else "")
         seq.manifests.add(f"sha256:{i:064x}")
     seq.policies, seq.counts["promotion"] = ["sha256:" + "a" * 64], 5
     back = Sequence.from_json(json.loads(json.dumps(seq.to_json())))
@@ -253,3 +253,22 @@ def test_moved_prefix_tag_caught(led, run_cli):
     repo.references.create(name, other, force=True)
     code, res = cli(run_cli, led, "--since", led["checkpoint"])
     assert code == 1 and "not at the promotion's commit" in res["failure"]["why"], res
+
+
+def test_stray_tag_after_checkpoint_caught(led, run_cli):
+    """A kfm/ tag that belongs to no promotion, added after the checkpoint: every tag
+    being the one verified then is not enough, there must be no other."""
+    repo = led["repo"]
+    some = repo.references[f"refs/tags/kfm/alpha_data/{version_id(1)}"].target
+    repo.references.create("refs/tags/kfm/alpha_data/never-promoted", some)
+    code, res = cli(run_cli, led, "--since", led["checkpoint"])
+    assert code == 1 and res["mode"] == "since", res
+    assert "names no promotion" in res["failure"]["why"], res
+
+
+def test_deleted_prefix_tag_caught(led, run_cli):
+    repo = led["repo"]
+    repo.references.delete(f"refs/tags/kfm/alpha_data/{version_id(0)}")
+    code, res = cli(run_cli, led, "--since", led["checkpoint"])
+    assert code == 1 and res["mode"] == "since", res
+    assert "is missing" in res["failure"]["why"], res
