@@ -9,6 +9,7 @@ from typing import Any
 
 import pygit2
 
+from promote_action.errors import LedgerError
 from promote_action.ledger.entry import tag_name
 from promote_action.ledger.entry_checks import Bad
 
@@ -61,8 +62,6 @@ def tag_refs(repo: pygit2.Repository) -> dict[str, str]:
               "refs/tags/kfm/").stdout
     words = out.split()  # git refuses whitespace in ref names: id, name, id, name, ...
     if len(words) % 2:
-        from promote_action.errors import LedgerError
-
         raise LedgerError("git for-each-ref listed a kfm/ tag ref it could not name",
                           file=repo.path)
     return dict(zip(words[1::2], words[0::2], strict=True))

@@ -213,7 +213,7 @@ def own_object_checks() -> Iterator[None]:
 
     libgit2's object cache keeps its default limit (trees up to 4 KiB): a dataset's
     folder of 1,000 versions (47 KB) is rewritten by every promotion of it, so caching
-    the parsed copies only churned the cache (20% slower at 100,000 entries); the
+    the parsed copies only churned the cache (10–20% slower at 100,000 entries); the
     exact-tree check keeps the raw trees it needs (`treecheck.TreeCheck.find`)."""
     settings = pygit2.settings
     settings.enable_strict_hash_verification(False)
