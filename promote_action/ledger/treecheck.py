@@ -226,7 +226,7 @@ class TreeCheck:
                 keys.remove(other)
             if key not in chunks:
                 bisect.insort(keys, key)
-            chunks[key] = mode + b" " + name + b"\0" + oid
+            chunks[key] = tree_entry(mode, name, oid)
         body = b"".join(map(chunks.__getitem__, keys))
         young = base.young + len(writes)
         if young > REPARSE and young * 4 > len(keys):
@@ -241,11 +241,11 @@ class TreeCheck:
         chunks = {}
         for name, value in writes.items():
             if type(value) is bytes:
-                chunks[name] = BLOB + b" " + name + b"\0" + value
+                chunks[name] = tree_entry(BLOB, name, value)
             else:
                 oid = (self._fresh(value) if isinstance(value, dict)
                        else bytes(value))  # type: ignore[arg-type]
-                chunks[name + b"/"] = TREE + b" " + name + b"\0" + oid
+                chunks[name + b"/"] = tree_entry(TREE, name, oid)
         keys = sorted(chunks)
         body = b"".join(map(chunks.__getitem__, keys))
         return self._store(body, Known(body, chunks, keys))
