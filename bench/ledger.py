@@ -9,8 +9,9 @@
    per-entry work no verifier can skip, in one process, divided by the cores), and the
    `git verify-commit` shell loop beside it (on a sample, extrapolated, as printed).
 4. `kfm-promote ledger log --dataset S` and `ledger show S V` (fresh processes) ≤ 1 s.
-5. Ledger clone size per 1,000 promotions, the older layout (v1: bundle under every
-   record, unbounded dataset README) against the current one (v2).
+5. Ledger clone size per 1,000 promotions for each entry layout (v1: bundle under every
+   record, unbounded dataset README; v2: bundle once, bounded README; v3, written now:
+   v2 with fanned-out entries and version folders).
 6. 8 concurrent `kfm-promote promote --remote origin` runs (real gates + policy, one bare
    origin, one clone each): all land; total wall time ≤ 8× one promotion alone.
 
@@ -26,6 +27,7 @@ to N - 100 entries and repacked; the last 100 are appended after the checkpoint.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import resource
 import shutil
@@ -53,26 +55,32 @@ from ledgerlib import (  # noqa: E402
     synthetic_promotion,
     trusted_target,
     verify,
-    version_id,
 )
 from verify_floor import floor  # noqa: E402
 
+from promote_action.ledger.entry import ENTRY_VERSION  # noqa: E402
 from promote_action.ledger.policy_paths import load_destinations  # noqa: E402
 from promote_action.ledger.store import LedgerView, open_repo  # noqa: E402
 from promote_action.ledger.verify import parse_checkpoint  # noqa: E402
 from promote_action.ledger.writer import append_event  # noqa: E402
 
 
+def version_of(i: int) -> str:
+    """A version id as users' specs derive them: a label and a 12-hex content hash (the
+    tests' `version_id` counts up in hex, which would put every version in bucket 00)."""
+    return f"2026-02.{hashlib.sha256(b'%d' % i).hexdigest()[:12]}"
+
+
 def event(key, i):  # type: ignore[no-untyped-def]
-    return synthetic_promotion(key, f"ds_{i % 100:03d}", version_id(i))
+    return synthetic_promotion(key, f"ds_{i % 100:03d}", version_of(i))
 
 
-def grow(repo_dir: Path, key, start: int, stop: int, layout: str = "v2",  # type: ignore[no-untyped-def]
+def grow(repo_dir: Path, key, start: int, stop: int, layout: str = ENTRY_VERSION,  # type: ignore[no-untyped-def]
          datasets: int = 100) -> None:
     """Direct appends of events start..stop-1 on top of whatever the ledger holds."""
     w = DirectWriter(repo_dir, key, layout_version=layout)
     for i in range(start, stop):
-        w.append(synthetic_promotion(key, f"ds_{i % datasets:03d}", version_id(i)))
+        w.append(synthetic_promotion(key, f"ds_{i % datasets:03d}", version_of(i)))
     w.finish()
 
 
@@ -140,7 +148,7 @@ def repack(repo_dir: Path) -> None:
     subprocess.run(["git", "-C", str(repo_dir), "pack-refs", "--all"], check=True)
 
 
-def build(tmp: Path, key, n: int, layout: str = "v2", datasets: int = 100  # type: ignore[no-untyped-def]
+def build(tmp: Path, key, n: int, layout: str = ENTRY_VERSION, datasets: int = 100  # type: ignore[no-untyped-def]
           ) -> tuple[Path, float, float]:
     """A ledger of `n` direct appends, repacked as a clone would hold it; (dir, build s,
     repack s)."""
@@ -158,7 +166,8 @@ def cached_base(cache: Path | None, tmp: Path, n: int, copy: bool = True
     """The (N - 100)-entry base ledger, its allowed_signers and key, and how it was got.
     Built in `tmp`, or once into `cache` and copied from there (the bench appends to
     and verifies its own copy, so the cached one stays as built)."""
-    where = (cache.resolve() / f"base-{n}") if cache is not None else tmp / "base"
+    where = (cache.resolve() / f"base-{ENTRY_VERSION}-{n}") if cache is not None else \
+        tmp / "base"
     _, allowed, key = make_key(where / "keys")
     repo_dir = where / "ledger"
     done = where / "BUILT"
@@ -255,20 +264,23 @@ def appends(tmp: Path, key, small_dir: Path, big_dir: Path, small: int, big: int
 
 
 def sizes(tmp: Path, key, n: int, datasets: int) -> None:  # type: ignore[no-untyped-def]
-    """Clone size and the dataset README's size at the end, v1 against v2 layout, for
-    `n` promotions spread over `datasets` datasets (n / datasets versions each)."""
-    out, readme = [], []
-    for layout in ("v1", "v2"):
+    """Clone size and the dataset README's size at the end, per entry layout (v1: bundle
+    under every record, unbounded README; v2: bundle once, bounded README; v3: v2 with
+    fanned-out entries and version folders), for `n` promotions spread over `datasets`
+    datasets (n / datasets versions each)."""
+    out, readme = {}, {}
+    for layout in ("v1", "v2", "v3"):
         d = tmp / f"size-{layout}-{datasets}"
         repo_dir, _, _ = build(d, key, n, layout, datasets)
-        out.append(clone_size(repo_dir, d.with_name(d.name + "-clone")) * 1000 / n)
+        out[layout] = clone_size(repo_dir, d.with_name(d.name + "-clone")) * 1000 / n
         view = LedgerView(open_repo(repo_dir), open_repo(repo_dir).references[REF].target)
-        readme.append(len(view.read("datasets/ds_000/README.md") or b""))
+        readme[layout] = len(view.read("datasets/ds_000/README.md") or b"")
     print(f"ledger clone size per 1,000 promotions ({n} promotions over {datasets} datasets, "
-          f"{n // datasets} versions each; git clone --mirror): v1 layout "
-          f"{out[0] / 2**20:.2f} MiB, v2 layout {out[1] / 2**20:.2f} MiB "
-          f"({out[1] / out[0]:.2f}x); a dataset README rewritten per promotion: "
-          f"{readme[0] / 1024:.1f} KiB (v1) vs {readme[1] / 1024:.1f} KiB (v2)")
+          f"{n // datasets} versions each; git clone --mirror): "
+          + ", ".join(f"{k} layout {v / 2**20:.2f} MiB ({v / out['v1']:.2f}x)"
+                      for k, v in out.items())
+          + "; a dataset README rewritten per promotion: "
+          + ", ".join(f"{v / 1024:.1f} KiB ({k})" for k, v in readme.items()))
 
 
 def main() -> int:
@@ -328,7 +340,7 @@ def main() -> int:
         t_log, rows = timed_cli(big_dir, ["log", "--dataset", "ds_007"], a.repeats)
         print(f"kfm-promote ledger log --dataset ds_007 ({rows} entries of {big}, a fresh "
               f"process): {t_log:.2f} s (target <= 1 s)")
-        oldest = version_id(7)  # the dataset's first version: the deepest history to find
+        oldest = version_of(7)  # the dataset's first version: the deepest history to find
         t_show, _ = timed_cli(big_dir, ["show", "ds_007", oldest], a.repeats)
         print(f"kfm-promote ledger show ds_007 {oldest} (its oldest version, a fresh "
               f"process): {t_show:.2f} s (target <= 1 s)")

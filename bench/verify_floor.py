@@ -90,17 +90,24 @@ def _floor(repo: pygit2.Repository) -> tuple[float, float, int]:
         sig, payload = commit.gpg_signature
         public = sshsig_verify(sig.decode(), payload, "git")
         tree = commit.tree
-        entry = json.loads(read(tree[entry_path(seq)].id)[1])
+        try:
+            epath = entry_path(seq)
+            eobj = tree[epath]
+        except KeyError:  # an entry of an older layout (ledger/README.md)
+            epath = entry_path(seq, "v2")
+            eobj = tree[epath]
+        entry = json.loads(read(eobj.id)[1])
         json.dumps(entry, sort_keys=True, separators=(",", ":"))  # the chain digest's input
         files = {}
         for path, want in entry["files"].items():
             data = read(tree[path].id)[1]
             _check("sha256:" + hashlib.sha256(data).hexdigest() == want, path)
             files[path] = data
-        _changed_trees(read, tree, [entry_path(seq), *entry["files"]], dirs)
+        _changed_trees(read, tree, [epath, *entry["files"]], dirs)
         if entry["type"] != "promotion":
             continue
-        vdir = version_dir(entry["dataset_slug"], entry["dataset_version_id"])
+        vdir = version_dir(entry["dataset_slug"], entry["dataset_version_id"],
+                           entry["kfm_ledger_entry_version"])  # a promotion: a new version
         manifest = json.loads(files[f"{vdir}/manifest.json"])
         envelope = json.loads(files[f"{vdir}/manifest.dsse.json"])
         body = base64.b64decode(envelope["payload"])

@@ -19,6 +19,7 @@ from promote_action.ledger.append import PROMOTION_FILES, Event, sha
 from promote_action.ledger.entry import (
     dataset_readme_path,
     idempotency_key,
+    legacy_version_dir,
     pointer_path,
     render_json,
     tag_name,
@@ -65,8 +66,9 @@ class PromoteResult:
 
 def destinations_for(slug: str, version: str, catalogs: list[str]) -> list[str]:
     """Every ledger path a promotion asks to write (the entry's seq is not known yet, so
-    its directory stands for it); the policy must allow all of them."""
-    vdir = version_dir(slug, version)
+    its directory stands for it); the policy must allow all of them. The version's folder
+    is named as the allow-list names it (`policy_paths.as_listed`)."""
+    vdir = legacy_version_dir(slug, version)
     return sorted({"entries/", dataset_readme_path(slug), pointer_path(slug),
                    f"{vdir}/events.json", f"refs/tags/{tag_name(slug, version)}",
                    f"{vdir}/capsule.json", f"{vdir}/policy/",

@@ -74,11 +74,10 @@ def entries(view: Any, slug: str | None) -> list[dict[str, Any]]:
 
         return dataset_entries(view, slug)
     out = []
-    for shard in reversed(view.list_dir("entries")):
-        for name in reversed(view.list_dir(f"entries/{shard}")):
-            e = view.read_json(f"entries/{shard}/{name}")
-            if isinstance(e, dict) and (slug is None or e.get("dataset_slug") == slug):
-                out.append(e)
+    for path in view.entry_files():
+        e = view.read_json(path)
+        if isinstance(e, dict):
+            out.append(e)
     return out
 
 
@@ -98,20 +97,21 @@ def run_log(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     from promote_action.errors import InputError
-    from promote_action.ledger.entry import pointer_path, version_dir
+    from promote_action.ledger.entry import pointer_path
+    from promote_action.ledger.query import dataset_versions, version_folder
 
     view = _view(args)
     if args.version is None:
-        versions = [v for v in view.list_dir(f"datasets/{args.slug}") if v != "README.md"]
+        versions = sorted(dataset_versions(view, args.slug))
         if not versions:
             raise InputError(f"dataset {args.slug!r} is not on the ledger")
         data: dict[str, Any] = {"dataset_slug": args.slug,
                                 "published": view.read_json(pointer_path(args.slug)),
                                 "versions": versions}
     else:
-        vdir = version_dir(args.slug, args.version)
-        events = view.read_json(f"{vdir}/events.json")
-        if events is None:
+        vdir = version_folder(view, args.slug, args.version)
+        events = view.read_json(f"{vdir}/events.json") if vdir else None
+        if vdir is None or events is None:
             raise InputError(f"{args.slug} {args.version} is not on the ledger")
         data = {"dataset_slug": args.slug, "dataset_version_id": args.version,
                 "events": events, "manifest": view.read_json(f"{vdir}/manifest.json")}
@@ -156,13 +156,15 @@ def show_text(data: dict[str, Any]) -> str:
 
 def run_replay(args: argparse.Namespace) -> int:
     from promote_action.errors import InputError
-    from promote_action.ledger.entry import version_dir
+    from promote_action.ledger.query import version_folder
     from promote_action.ledger.replay import Replayer, tree_reader
 
     view = _view(args)
-    vdir = version_dir(args.slug, args.version)
-    bases = [vdir] if view.read(f"{vdir}/decision.json") is not None else []
-    bases += [f"{vdir}/denied/{d}" for d in view.list_dir(f"{vdir}/denied")]
+    vdir = version_folder(view, args.slug, args.version)
+    bases = []
+    if vdir is not None:
+        bases = [vdir] if view.read(f"{vdir}/decision.json") is not None else []
+        bases += [f"{vdir}/denied/{d}" for d in view.list_dir(f"{vdir}/denied")]
     if not bases:
         raise InputError(f"{args.slug} {args.version} has no recorded decision on the ledger")
     replayer = Replayer.available()

@@ -24,6 +24,7 @@ from promote_action.ledger.entry import (
     build_entry,
     dataset_readme_path,
     entry_path,
+    locate_version,
     pointer_path,
     render_json,
     tag_name,
@@ -65,6 +66,7 @@ class Planned:
     files: dict[str, bytes] = field(default_factory=dict)  # ledger path -> bytes
     seq: int | None = None
     message: str = ""
+    vdir: str | None = None  # the version's folder on the ledger
 
 
 def root_readme() -> bytes:
@@ -92,19 +94,27 @@ def identity(at: str) -> pygit2.Signature:
     return pygit2.Signature(IDENT_NAME, IDENT_EMAIL, seconds, offset)
 
 
-def _events(view: LedgerView, slug: str, version: str) -> list[dict[str, Any]]:
-    data = view.read_json(f"{version_dir(slug, version)}/events.json")
+def _events(view: LedgerView, vdir: str) -> list[dict[str, Any]]:
+    data = view.read_json(f"{vdir}/events.json")
     if data is None:
         return []
     if not isinstance(data, list):
-        raise LedgerError("events.json is not a list", file=f"{version_dir(slug, version)}")
+        raise LedgerError("events.json is not a list", file=f"{vdir}/events.json")
     return data
+
+
+def folder_on(view: LedgerView, slug: str, version: str) -> str:
+    """The version's folder for an entry written now (`entry.locate_version`)."""
+    try:
+        return locate_version(lambda p: view.read(p) is not None, slug, version)
+    except ValueError as e:
+        raise InputError(str(e), field="dataset_version_id") from None
 
 
 def plan(view: LedgerView, ev: Event, signer: str) -> Planned:
     """What appending `ev` on this tip would write (or why it must not)."""
-    vdir = version_dir(ev.slug, ev.version)
-    events = _events(view, ev.slug, ev.version)
+    vdir = folder_on(view, ev.slug, ev.version)
+    events = _events(view, vdir)
     for old in events:
         if old.get("key") == ev.key:
             return Planned("already_recorded", seq=old.get("seq"),
@@ -122,7 +132,7 @@ def plan(view: LedgerView, ev: Event, signer: str) -> Planned:
         return Planned("conflict", message=refusal)
     head_seq, prev, _ = view.head_entry()
     seq = head_seq + 1
-    files = layout(ev, seq, lambda d: bool(view.list_dir(d)))
+    files = layout(ev, seq, lambda d: bool(view.list_dir(d)), vdir=vdir)
     events = [*events, {**ev.summary, "seq": seq, "type": ev.type, "key": ev.key, "at": ev.at}]
     files[f"{vdir}/events.json"] = render_json(events)
     pointer = view.read_json(pointer_path(ev.slug))
@@ -132,31 +142,39 @@ def plan(view: LedgerView, ev: Event, signer: str) -> Planned:
         pointer = {**pointer, "quarantine": ev.quarantine}
     if pointer is not None and (ev.publish is not None or ev.touch_quarantine):
         files[pointer_path(ev.slug)] = render_json(pointer)
+    prefix = f"datasets/{ev.slug}/"
     readme = update_dataset_readme(ev.slug, view.read(dataset_readme_path(ev.slug)),
-                                   ev.version, events[-1], pointer)
+                                   ev.version, events[-1], pointer,
+                                   where=lambda s, v: (entry_path(s), vdir[len(prefix):]))
     if readme is None:  # first event of the dataset (or an unexpected README): render all
-        versions = {v: _events(view, ev.slug, v) for v in view.list_dir(f"datasets/{ev.slug}")
-                    if v != "README.md"}
+        from promote_action.ledger.query import dataset_versions
+
+        folders = {**dataset_versions(view, ev.slug), ev.version: vdir}
+        versions = {v: _events(view, f) for v, f in folders.items()}
         versions[ev.version] = events
-        readme = render_dataset_readme(ev.slug, versions, pointer)
+        readme = render_dataset_readme(
+            ev.slug, versions, pointer,
+            where=lambda s, v: (entry_path(s) if s == seq else view.read_entry(s)[0],
+                                folders[v][len(prefix):]))
     files[dataset_readme_path(ev.slug)] = readme
     entry = build_entry(seq=seq, prev=prev, type_=ev.type, slug=ev.slug, version=ev.version,
                         fields={**ev.fields, "at": ev.at, "signer": signer,
                                 "idempotency_key": ev.key},
                         files=listed_files(files))
     files[entry_path(seq)] = render_json(entry)
-    return Planned("append", entry=entry, files=files, seq=seq)
+    return Planned("append", entry=entry, files=files, seq=seq, vdir=vdir)
 
 
 def layout(ev: Event, seq: int, stored: Callable[[str], bool],
-           version: str = ENTRY_VERSION) -> dict[str, bytes]:
+           version: str = ENTRY_VERSION, vdir: str | None = None) -> dict[str, bytes]:
     """Ledger path -> bytes of the event's own files, by entry layout (`version`):
-    version files under `datasets/<slug>/<version>/` (a denial's under `denied/<seq>/`),
-    `@/` paths at the ledger's top; in v2 the policy bundle goes to the shared
-    `policy/<digest hex>/`, only when `stored(that dir)` says it is not there yet."""
+    version files under the version's folder `vdir` (default: where `version` puts a new
+    version; a denial's under `denied/<seq>/`), `@/` paths at the ledger's top; from v2
+    on the policy bundle goes to the shared `policy/<digest hex>/`, only when
+    `stored(that dir)` says it is not there yet."""
     from promote_action.ledger.policy_store import SHARED, shared_dir, v2_location
 
-    vdir = version_dir(ev.slug, ev.version)
+    vdir = vdir or version_dir(ev.slug, ev.version, version)
     digest = ev.fields.get("policy_bundle_digest")
     shared = version != "v1" and isinstance(digest, str) and any(
         r.startswith(f"{SHARED}/") for r in ev.files)
@@ -198,7 +216,7 @@ def _quarantine_refusal(events: list[dict[str, Any]], ev: Event) -> str | None:
 def commit_message(entry: dict[str, Any]) -> str:
     return (f"kfm-ledger: #{entry['seq']} {entry['type']} {entry['dataset_slug']} "
             f"{entry['dataset_version_id']}\n\n"
-            f"Kfm-Entry: {entry_path(entry['seq'])}\n")
+            f"Kfm-Entry: {entry_path(entry['seq'], entry['kfm_ledger_entry_version'])}\n")
 
 
 def create_root(repo: pygit2.Repository, key: Any, at: str) -> pygit2.Oid:

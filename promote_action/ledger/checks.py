@@ -6,9 +6,9 @@ chunks of history, while the cheap sequential facts (seq/prev chain, immutabilit
 replays, policy rollbacks) are checked in order by the caller.
 
 Speed without losing rigour: the commit must change exactly the files its entry lists.
-Instead of diffing two whole trees (libgit2 walks every differing level, and the entry
-shards hold 1,000 names), we build the tree objects we *expect* — the parent's trees with
-the listed paths set to the blobs the commit holds — in memory (`treecheck.py`) and
+Instead of diffing two whole trees (libgit2 walks every differing level, and a v1/v2
+entry shard holds 1,000 names), we build the tree objects we *expect* — the parent's
+trees with the listed paths set to the blobs the commit holds — in memory (`treecheck.py`) and
 compare them byte for byte with the commit's. Equal bytes mean nothing else was added,
 changed or deleted; only on a mismatch do we pay for a diff, to say what differs. File
 digests are cached by blob id, so a blob stored unchanged in many commits is hashed once.
@@ -24,7 +24,13 @@ from typing import Any
 
 import pygit2
 
-from promote_action.ledger.entry import entry_path, pointer_path, version_dir
+from promote_action.ledger.entry import (
+    entry_path,
+    entry_paths,
+    locate_version,
+    pointer_path,
+    version_bucket,
+)
 from promote_action.ledger.entry_checks import (
     Bad,
     DestinationChecker,
@@ -156,21 +162,32 @@ class CommitChecker:
             sub = self._dirs[path] = found
         return sub
 
-    def entry_oid(self, tree: pygit2.Tree, parent: pygit2.Tree, epath: str) -> pygit2.Oid:
-        """The blob id of the commit's entry file: on the common path, read from the end
-        of its shard, which must be the parent's shard with this one name appended
-        (`TreeCheck.appended_file`); otherwise looked up like any other file."""
-        shard, _, name = epath.rpartition("/")
-        try:
-            old, new = parent[shard], tree[shard]
-        except KeyError:
-            pass
-        else:
-            if old.filemode == new.filemode == TREE_MODE:
-                found = self.trees.appended_file(old.id.raw, new.id.raw, name.encode())
-                if found is not None:
-                    return pygit2.Oid(raw=found)
-        return self.entry_at(tree, epath).id  # type: ignore[no-any-return]
+    def entry_oid(self, tree: pygit2.Tree, parent: pygit2.Tree, seq: int
+                  ) -> tuple[str, pygit2.Oid]:
+        """(path, blob id) of the commit's entry file, at its v3 place or else its v1/v2
+        one (the caller checks the entry's layout names that place). On the common path
+        it is read from the end of its shard, which must be the parent's shard with this
+        one name appended (`TreeCheck.appended_file`); otherwise looked up like any other
+        file."""
+        for epath in entry_paths(seq):
+            shard, _, name = epath.rpartition("/")
+            try:
+                new = tree[shard]
+            except KeyError:
+                continue
+            if not isinstance(new, pygit2.Tree) or name not in new:
+                continue
+            try:
+                old = parent[shard]
+            except KeyError:
+                pass
+            else:
+                if old.filemode == TREE_MODE:
+                    found = self.trees.appended_file(old.id.raw, new.id.raw, name.encode())
+                    if found is not None:
+                        return epath, pygit2.Oid(raw=found)
+            return epath, self.entry_at(tree, epath).id
+        raise Bad(f"{entry_paths(seq)[0]} is missing (nor at {entry_paths(seq)[1]})")
 
     def blob(self, tree: pygit2.Tree, path: str) -> bytes:
         """A file no entry records a digest for, so its bytes are checked by blob id."""
@@ -220,16 +237,20 @@ class CommitChecker:
         public = self.signer(commit)
         tree = self._tree = commit.tree
         self._dirs = {}
-        epath = entry_path(seq)
         parent = commit_at(self.repo, parent_id)
-        eoid = self.entry_oid(tree, parent.tree, epath)
+        epath, eoid = self.entry_oid(tree, parent.tree, seq)
         entry, digest = parse_entry(self.raw(eoid, BLOB_TYPE, b"blob"), epath)
         check_entry_fields(entry, seq, self.fingerprint(public))
+        layout = entry["kfm_ledger_entry_version"]
+        if epath != entry_path(seq, layout):
+            raise Bad(f"{epath} holds a {layout} entry, which belongs at "
+                      f"{entry_path(seq, layout)}")
         files: dict[str, str] = entry["files"]
         slug, version = entry["dataset_slug"], entry["dataset_version_id"]
-        allowed = DestinationChecker(self.destinations, slug, version)
+        vdir, events_before = self.version_folder(entry, parent.tree_id)
+        allowed = DestinationChecker(self.destinations, slug, version, vdir)
         oids = {}
-        own = own_records(entry)
+        own = own_records(entry, vdir)
         shared = shared_index(entry)
         for path, want in files.items():
             if (not allowed(path) and path != shared) or path.startswith("entries/"):
@@ -244,20 +265,19 @@ class CommitChecker:
         indexed: dict[str, pygit2.Oid] = {}
         whole: dict[str, WholeTree] = {}
         if entry["type"] in ("promotion", "denied"):
-            indexed, whole = check_decision_files(self, entry, tree, oids, parent.tree)
-            if not all(allowed.folder(folder) or folder.startswith(f"{SHARED}/")
+            indexed, whole = check_decision_files(self, entry, tree, oids, parent.tree, vdir)
+            if not all(allowed.folder_allowed(folder) or folder.startswith(f"{SHARED}/")
                        for folder in whole):
                 for path in indexed:
                     if not allowed(path):
                         raise Bad(f"{path} is outside the allowed destinations")
-        events_before = self.events_before(entry, parent.tree_id)
         self.same_tree(commit, parent, writes, whole, indexed)
         facts = Facts(seq, str(commit_id), entry["prev"], digest, entry["type"], slug, version,
                       sorted([*writes, *indexed]), entry.get("manifest_digest"),
                       entry.get("policy_bundle_digest"))
-        facts.extra["events_error"] = self.events(entry, oids, events_before)
+        facts.extra["events_error"] = self.events(entry, oids, events_before, vdir)
         if entry["type"] == "promotion":
-            self.promotion(entry, tree, public, oids)
+            self.promotion(entry, tree, public, oids, vdir)
             if self.check_tags:  # reported after the chain checks of this entry
                 try:
                     facts.extra["tag"] = self.tag(slug, version, commit_id)
@@ -281,25 +301,46 @@ class CommitChecker:
         if not ok:
             raise Bad(explain_tree_difference(parent, commit, set(writes), set(whole or ())))
 
-    def events_before(self, entry: dict[str, Any], parent_tree: pygit2.Oid
-                      ) -> pygit2.Oid | None:
-        """The blob id of the version's `events.json` in the parent (None: a new version,
-        or no such file), found through the exact-tree check's trees before it takes
-        them over for this commit."""
-        path = f"{version_dir(entry['dataset_slug'], entry['dataset_version_id'])}/events.json"
+    def version_folder(self, entry: dict[str, Any], parent_tree: pygit2.Oid
+                       ) -> tuple[str, pygit2.Oid | None]:
+        """(the version's folder, the blob id of its `events.json` in the parent or None
+        for a new version), by `entry.locate_version`: a version keeps the folder its
+        first event created. An entry of an older layout cannot add to a version a v3
+        entry created in its bucket (two folders for one version). Looked up through the
+        exact-tree check's trees before it takes them over for this commit."""
+        slug, version = entry["dataset_slug"], entry["dataset_version_id"]
+        layout = entry["kfm_ledger_entry_version"]
+        found: dict[str, bytes | None] = {}
+
+        def has_events(path: str) -> bool:
+            try:
+                found[path] = self.trees.find(parent_tree.raw, path)
+            except Malformed as e:
+                raise Bad(f"parent tree is malformed ({e})") from None
+            return found[path] is not None
+
+        bucket = version_bucket(version)
+        fanned = f"datasets/{slug}/{bucket}/{version}" if bucket else None
         try:
-            found = self.trees.find(parent_tree.raw, path)
-        except Malformed as e:
-            raise Bad(f"parent tree is malformed ({e})") from None
-        return pygit2.Oid(raw=found) if found is not None else None
+            vdir = locate_version(has_events, slug, version, layout)
+        except ValueError as e:  # a new v3 version whose id has no hash suffix
+            raise Bad(f"entry dataset_version_id is malformed ({e})") from None
+        if fanned is not None and vdir != fanned and has_events(f"{fanned}/events.json"):
+            raise Bad(f"version {version} of {slug} is recorded in {fanned}/; a "
+                      f"{layout} entry cannot add to it")
+        before = found.get(f"{vdir}/events.json")
+        if f"{vdir}/events.json" not in found:
+            has_events(f"{vdir}/events.json")
+            before = found[f"{vdir}/events.json"]
+        return vdir, pygit2.Oid(raw=before) if before is not None else None
 
     def events(self, entry: dict[str, Any], oids: dict[str, pygit2.Oid],
-               before: pygit2.Oid | None) -> str | None:
+               before: pygit2.Oid | None, vdir: str) -> str | None:
         """The version's `events.json` is the parent's list (`before`) plus this entry's
         row (seq, type, key, time), so it is a complete, verified index of the version's
         entries (`ledger log --dataset` and `ledger show` read it). Reported after the
         chain checks of this entry, like a tag error."""
-        path = f"{version_dir(entry['dataset_slug'], entry['dataset_version_id'])}/events.json"
+        path = f"{vdir}/events.json"
         if path not in oids:
             return f"entry does not record its version's {path}"
         try:
@@ -314,10 +355,9 @@ class CommitChecker:
         return None if ok else (f"{path} is not the previous list plus this entry's event")
 
     def promotion(self, entry: dict[str, Any], tree: pygit2.Tree, public: str,
-                  oids: dict[str, pygit2.Oid]) -> None:
+                  oids: dict[str, pygit2.Oid], vdir: str) -> None:
         from promote_action.signing.dsse import PAYLOAD_TYPE_INTOTO, verify_envelope
 
-        vdir = version_dir(entry["dataset_slug"], entry["dataset_version_id"])
         try:
             raw = self.read(oids[f"{vdir}/manifest.json"])
             envelope = self.read(oids[f"{vdir}/manifest.dsse.json"])

@@ -10,35 +10,53 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Callable
 from json.encoder import encode_basestring as _encode_str
 from typing import Any
 
 from promote_action.spec import canonical_bytes
 
-ENTRY_VERSION = "v2"  # what `kfm-promote` writes now
-ENTRY_VERSIONS = ("v1", "v2")  # what verify reads: each entry says its layout
+ENTRY_VERSION = "v3"  # what `kfm-promote` writes now
+ENTRY_VERSIONS = ("v1", "v2", "v3")  # what verify reads: each entry says its layout
+FANNED = ("v3",)  # layouts whose entries and new version folders are fanned out
 POINTER_VERSION = "v1"
 ENTRY_TYPES = ("promotion", "denied", "quarantine", "quarantine_release")
 SHARD_SIZE = 1000
 ROOT_README = "README.md"
 
 
-def entry_path(seq: int) -> str:
-    """Sharded so an append rewrites O(1) trees: `entries/<seq // 1000>/<seq>.json`."""
+def entry_path(seq: int, layout: str = ENTRY_VERSION) -> str:
+    """Where entry `seq` of layout `layout` lives. v1/v2: `entries/<seq // 1000>/<seq>.json`
+    (a shard grows to 1,000 names, 41 KB, rewritten by every append); v3 splits the
+    9-digit seq 3/2/2 into `entries/AAA/BB/CC/AAABBCCDD.json`, so no folder an append
+    rewrites holds more than 100 names below seq 10^8 (the top one grows by one per
+    million entries) and an append costs the same at entry 100,000 as at entry 100."""
     if seq < 1:
         raise ValueError("entry seq starts at 1")
-    return f"entries/{seq // SHARD_SIZE:06d}/{seq:09d}.json"
+    if seq >= 10**9:
+        raise ValueError("entry seq has at most 9 digits")
+    name = f"{seq:09d}"
+    if layout in FANNED:
+        return f"entries/{name[:3]}/{name[3:5]}/{name[5:7]}/{name}.json"
+    return f"entries/{seq // SHARD_SIZE:06d}/{name}.json"
+
+
+def entry_paths(seq: int) -> tuple[str, str]:
+    """(v3 path, v1/v2 path) of entry `seq`: where a reader looks, newest layout first."""
+    return entry_path(seq, ENTRY_VERSION), entry_path(seq, "v2")
 
 
 def seq_from_path(path: str) -> int | None:
-    parts = path.split("/")
-    if len(parts) != 3 or parts[0] != "entries" or not parts[2].endswith(".json"):
+    """The seq of an entry file path of any layout (None: not an entry path)."""
+    stem = path.rpartition("/")[2]
+    if not path.startswith("entries/") or not stem.endswith(".json"):
         return None
-    stem = parts[2][:-5]
-    if not (stem.isdigit() and len(stem) == 9 and parts[1].isdigit() and len(parts[1]) == 6):
+    stem = stem[:-5]
+    if not (stem.isdigit() and len(stem) == 9) or int(stem) < 1:
         return None
     seq = int(stem)
-    return seq if seq >= 1 and entry_path(seq) == path else None
+    return seq if path in entry_paths(seq) else None
 
 
 def _simple(value: Any) -> bool:
@@ -116,8 +134,59 @@ def render_json_fast(value: Any) -> bytes:
         return render_json(value)
 
 
-def version_dir(slug: str, version: str) -> str:
+_HASH_SUFFIX = re.compile(r"\.([0-9a-f]{12})\Z")
+
+
+def version_bucket(version: str) -> str | None:
+    """The fan-out folder of a version in layout v3: the first two hex digits of the
+    12-hex content hash that ends every dataset version id (None: the id has none)."""
+    m = _HASH_SUFFIX.search(version)
+    return m[1][:2] if m else None
+
+
+def legacy_version_dir(slug: str, version: str) -> str:
+    """A version's folder in layouts v1/v2: one folder per version in the dataset's."""
     return f"datasets/{slug}/{version}"
+
+
+def version_dir(slug: str, version: str, layout: str = ENTRY_VERSION) -> str:
+    """Where a *new* version's folder goes in `layout`. v3 fans versions out into at most
+    256 buckets (`datasets/<slug>/<bucket>/<version>`), so the folders an append rewrites
+    stay small however many versions a dataset has. A version keeps the folder its first
+    event created: see `locate_version`."""
+    bucket = version_bucket(version) if layout in FANNED else None
+    if layout in FANNED and bucket is None:
+        raise ValueError(f"dataset version id {version!r} has no 12-hex content-hash suffix")
+    return f"datasets/{slug}/{bucket}/{version}" if bucket else legacy_version_dir(slug, version)
+
+
+def locate_version(has_events: Callable[[str], bool], slug: str, version: str,
+                   layout: str = ENTRY_VERSION) -> str:
+    """The folder of (slug, version) for an entry of `layout`, given which `events.json`
+    files exist (every entry writes its version's, so a version folder exists exactly
+    when its `events.json` does): a version recorded under v1/v2 keeps its folder when
+    v3 entries add events to it; otherwise a v3 entry uses the bucketed folder."""
+    legacy = legacy_version_dir(slug, version)
+    if layout not in FANNED or has_events(f"{legacy}/events.json"):
+        return legacy
+    return version_dir(slug, version, layout)
+
+
+def find_version_dir(has_events: Callable[[str], bool], slug: str, version: str
+                     ) -> str | None:
+    """For readers: the folder of a recorded version (the one holding its `events.json`,
+    of either layout), or None when the version is not on the ledger."""
+    bucket = version_bucket(version)
+    for folder in (legacy_version_dir(slug, version),
+                   *([f"datasets/{slug}/{bucket}/{version}"] if bucket else [])):
+        if has_events(f"{folder}/events.json"):
+            return folder
+    return None
+
+
+def is_bucket(name: str) -> bool:
+    """A v3 fan-out folder name (two lowercase hex digits); no version id is that short."""
+    return len(name) == 2 and all(c in "0123456789abcdef" for c in name)
 
 
 def pointer_path(slug: str) -> str:

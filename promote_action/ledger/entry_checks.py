@@ -17,10 +17,10 @@ from promote_action.ledger.entry import (
     ENTRY_TYPES,
     ENTRY_VERSIONS,
     entry_digest,
+    is_bucket,
     render_json_fast,
-    version_dir,
 )
-from promote_action.ledger.policy_paths import expand
+from promote_action.ledger.policy_paths import as_listed, expand
 
 
 class Bad(Exception):
@@ -63,35 +63,44 @@ def parse_entry(raw: bytes, epath: str) -> tuple[dict[str, Any], str]:
     return entry, "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def own_records(entry: dict[str, Any]) -> tuple[str, str]:
+def own_records(entry: dict[str, Any], vdir: str) -> tuple[str, str]:
     """(the version's `denied/` folder, the part of it this entry may write): a denied
     attempt writes only under `denied/<its seq>/`, any other entry never under `denied/`,
-    so records there are never rewritten (see `verify_state.mutable_in_version`)."""
-    base = version_dir(entry["dataset_slug"], entry["dataset_version_id"]) + "/denied/"
+    so records there are never rewritten (see `verify_state.mutable_in_version`).
+    `vdir`: the version's folder."""
+    base = vdir + "/denied/"
     return base, (f"{base}{entry['seq']:09d}/" if entry["type"] == "denied" else "\0")
 
 
 class DestinationChecker:
-    """`allowed_for` with the patterns expanded once per entry."""
+    """`allowed_for` with the patterns expanded once per entry. `folder`: the version's
+    folder on the ledger (`policy_paths.as_listed` maps it to the listed one)."""
 
-    def __init__(self, patterns: list[str], slug: str, version: str):
+    def __init__(self, patterns: list[str], slug: str, version: str,
+                 folder: str | None = None):
         self.exact: set[str] = set()
         prefixes = []
         for pattern in patterns:
             want = expand(pattern, slug, version)
             (prefixes.append(want) if want.endswith("/") else self.exact.add(want))
         self.prefixes = tuple(prefixes)
+        self.slug, self.version, self.folder = slug, version, folder
 
     def __call__(self, path: str) -> bool:
         if path.startswith("/") or "//" in path or ".." in path.split("/"):
             return False
-        if path in self.exact:
+        listed = as_listed(path, self.slug, self.version, self.folder)
+        if listed is None:
+            return False
+        if listed in self.exact:
             return True
-        return path.startswith(self.prefixes) and not path.endswith("/")
+        return listed.startswith(self.prefixes) and not listed.endswith("/")
 
-    def folder(self, path: str) -> bool:
+    def folder_allowed(self, path: str) -> bool:
         """Every file below `path` is allowed: the folder lies under an allowed prefix."""
-        return self(path + "/x") and (path + "/").startswith(self.prefixes)
+        listed = as_listed(path + "/x", self.slug, self.version, self.folder)
+        return self(path + "/x") and listed is not None and \
+            listed[:-1].startswith(self.prefixes)
 
 
 def check_entry_fields(entry: dict[str, Any], seq: int, fingerprint: str) -> None:
@@ -111,6 +120,8 @@ def check_entry_fields(entry: dict[str, Any], seq: int, fingerprint: str) -> Non
     for k in ("dataset_slug", "dataset_version_id"):
         if not isinstance(entry.get(k), str) or "/" in entry[k] or entry[k] in ("", ".", ".."):
             raise Bad(f"entry {k} is malformed")
+    if is_bucket(entry["dataset_version_id"]):  # would read as a v3 bucket folder
+        raise Bad("entry dataset_version_id is malformed (a two-hex-digit bucket name)")
 
 
 def explain_tree_difference(parent: pygit2.Commit, commit: pygit2.Commit,

@@ -32,21 +32,48 @@ def expand(pattern: str, slug: str, version: str) -> str:
     return pattern.replace("{slug}", slug).replace("{version}", version)
 
 
-def allowed_for(path: str, patterns: list[str], slug: str, version: str) -> bool:
-    """Is `path` (a ledger tree path or a `refs/...` name) on the allow-list?"""
+def as_listed(path: str, slug: str, version: str, folder: str | None) -> str | None:
+    """`path` as the allow-list names it. The patterns name a version's folder
+    `datasets/{slug}/{version}/`; layout v3 stores a new version's folder one level down,
+    in its bucket (`entry.version_dir`), so a path under `folder`, the version's actual
+    folder, is judged as the same path under the listed one. A path under the version's
+    *other* candidate folder is None (refused): a version has exactly one folder."""
+    from promote_action.ledger.entry import legacy_version_dir, version_bucket
+
+    legacy = legacy_version_dir(slug, version) + "/"
+    bucket = version_bucket(version)
+    fanned = f"datasets/{slug}/{bucket}/{version}/" if bucket else None
+    actual = (folder + "/") if folder else legacy
+    if fanned is not None and actual == fanned:
+        if path.startswith(legacy):
+            return None
+        return legacy + path[len(fanned):] if path.startswith(fanned) else path
+    if fanned is not None and path.startswith(fanned):
+        return None
+    return path
+
+
+def allowed_for(path: str, patterns: list[str], slug: str, version: str,
+                folder: str | None = None) -> bool:
+    """Is `path` (a ledger tree path or a `refs/...` name) on the allow-list? `folder`:
+    the version's folder on the ledger (default `datasets/<slug>/<version>`)."""
     if ".." in path.split("/") or path.startswith("/") or "//" in path:
+        return False
+    listed = as_listed(path, slug, version, folder)
+    if listed is None:
         return False
     for pattern in patterns:
         want = expand(pattern, slug, version)
-        if want.endswith("/") and path.startswith(want) and len(path) > len(want):
+        if want.endswith("/") and listed.startswith(want) and len(listed) > len(want):
             return True
-        if path == want:
+        if listed == want:
             return True
     return False
 
 
-def require_allowed(paths: list[str], patterns: list[str], slug: str, version: str) -> None:
-    bad = [p for p in paths if not allowed_for(p, patterns, slug, version)]
+def require_allowed(paths: list[str], patterns: list[str], slug: str, version: str,
+                    folder: str | None = None) -> None:
+    bad = [p for p in paths if not allowed_for(p, patterns, slug, version, folder)]
     if bad:
         raise LedgerError(f"refusing to write outside the allowed destinations: {bad[:5]}")
 

@@ -29,7 +29,7 @@ from typing import Any
 import pygit2
 
 from promote_action.errors import LedgerError
-from promote_action.ledger.entry import render_json, version_dir
+from promote_action.ledger.entry import legacy_version_dir, render_json
 
 INDEX = "policy/index.json"  # v1: relative to the record's directory
 FILES_DIR = "policy/files"
@@ -143,26 +143,28 @@ def bundle_digest(files: dict[str, str]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def record_dir(entry: dict[str, Any]) -> str:
-    """Where an entry's decision evidence lives on the ledger."""
-    vdir = version_dir(entry["dataset_slug"], entry["dataset_version_id"])
+def record_dir(entry: dict[str, Any], vdir: str | None = None) -> str:
+    """Where an entry's decision evidence lives on the ledger; `vdir`: the version's
+    folder (default: the v1/v2 one, where every v1 record is)."""
+    vdir = vdir or legacy_version_dir(entry["dataset_slug"], entry["dataset_version_id"])
     if entry["type"] == "denied":
         return f"{vdir}/denied/{entry['seq']:09d}"
     return vdir
 
 
 def check_decision_files(checker: Any, entry: dict[str, Any], tree: Any,
-                         oids: dict[str, Any], parent_tree: Any
+                         oids: dict[str, Any], parent_tree: Any, vdir: str
                          ) -> tuple[dict[str, Any], dict[str, Any]]:
     """decision.json, capsule.json and the policy index agree with the entry. Returns the
     stored policy files this commit writes (ledger path -> blob id: the index lists them,
     the entry does not) and their directory as one whole-tree write, proven to hold
     exactly those files. `oids` maps every path the entry lists to its blob id (digests
     already checked). A v2 entry whose bundle is already stored writes none: the stored
-    one (unchanged, as the exact-tree check proves) is checked against the entry."""
+    one (unchanged, as the exact-tree check proves) is checked against the entry.
+    `vdir`: the version's folder."""
     from promote_action.ledger.checks import Bad
 
-    base = record_dir(entry)
+    base = record_dir(entry, vdir)
     try:
         where = bundle_paths(entry)
     except LedgerError as e:

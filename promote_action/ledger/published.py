@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from promote_action.ledger.entry import version_dir
+from promote_action.ledger.query import dataset_versions
 from promote_action.ledger.store import LedgerView
 
 
@@ -90,8 +90,7 @@ def published_objects(view: LedgerView, dataset: str | None = None
     out = []
     slugs = [dataset] if dataset else view.list_dir("datasets")
     for slug in slugs:
-        for version in view.list_dir(f"datasets/{slug}"):
-            vdir = version_dir(slug, version)
+        for version, vdir in sorted(dataset_versions(view, slug).items()):
             manifest = view.read_json(f"{vdir}/manifest.json")
             if not isinstance(manifest, dict) or "published_prefix" not in manifest:
                 continue

@@ -10,19 +10,34 @@ from __future__ import annotations
 from typing import Any
 
 from promote_action.errors import LedgerError
-from promote_action.ledger.entry import entry_path, version_dir
+from promote_action.ledger.entry import find_version_dir, is_bucket
 from promote_action.ledger.store import LedgerView
 
 
-def dataset_versions(view: LedgerView, slug: str) -> list[str]:
-    return [v for v in view.list_dir(f"datasets/{slug}") if v != "README.md"]
+def dataset_versions(view: LedgerView, slug: str) -> dict[str, str]:
+    """Version id -> its folder, for every version of `slug` (v1/v2 folders directly in
+    the dataset's, v3 ones one level down in their bucket)."""
+    out: dict[str, str] = {}
+    base = f"datasets/{slug}"
+    for name in view.list_dir(base):
+        if is_bucket(name):
+            for version in view.list_dir(f"{base}/{name}"):
+                out[version] = f"{base}/{name}/{version}"
+        elif name != "README.md":
+            out[name] = f"{base}/{name}"
+    return out
+
+
+def version_folder(view: LedgerView, slug: str, version: str) -> str | None:
+    """The folder of one recorded version, of either layout (None: not on the ledger)."""
+    return find_version_dir(lambda p: view.read(p) is not None, slug, version)
 
 
 def dataset_entries(view: LedgerView, slug: str) -> list[dict[str, Any]]:
     """Every entry of dataset `slug`, newest first; cost ~ the dataset's own events."""
     rows: list[tuple[int, str, dict[str, Any]]] = []
-    for version in dataset_versions(view, slug):
-        path = f"{version_dir(slug, version)}/events.json"
+    for version, folder in dataset_versions(view, slug).items():
+        path = f"{folder}/events.json"
         events = view.read_json(path)
         if not isinstance(events, list):
             continue  # a version folder without events holds no entry of its own
@@ -32,12 +47,12 @@ def dataset_entries(view: LedgerView, slug: str) -> list[dict[str, Any]]:
             rows.append((ev["seq"], version, ev))
     out = []
     for seq, version, ev in sorted(rows, key=lambda r: r[0], reverse=True):
-        entry = view.read_json(entry_path(seq))
+        epath, entry = view.read_entry(seq)
         if not isinstance(entry, dict) or (entry.get("seq"), entry.get("dataset_slug"),
                                            entry.get("dataset_version_id"),
                                            entry.get("type")) != (seq, slug, version,
                                                                   ev.get("type")):
             raise LedgerError(f"entry #{seq} does not match the event naming it (run "
-                              "`kfm-promote verify`)", file=entry_path(seq))
+                              "`kfm-promote verify`)", file=epath)
         out.append(entry)
     return out

@@ -14,9 +14,15 @@ ledgers written before; kept for benchmarks that compare the two).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from promote_action.ledger.entry import entry_path
+from promote_action.ledger.entry import (
+    entry_path,
+    legacy_version_dir,
+    version_bucket,
+    version_dir,
+)
 
 
 def _cell(text: Any) -> str:
@@ -28,8 +34,24 @@ def _approvers(ev: dict[str, Any]) -> str:
                      for a in ev.get("approvals") or []) or "-"
 
 
-def _links(version: str, ev: dict[str, Any]) -> str:
-    base = f"{version}/"
+Where = Callable[[int, str], tuple[str, str]]
+
+
+def current_layout(slug: str) -> Where:
+    """(entry path, version folder relative to the dataset's) as this version writes them:
+    the README links each row to its entry and to its version's records."""
+    prefix = f"datasets/{slug}/"
+
+    def where(seq: int, version: str) -> tuple[str, str]:
+        folder = version_dir(slug, version) if version_bucket(version) else \
+            legacy_version_dir(slug, version)
+        return entry_path(seq), folder[len(prefix):]
+
+    return where
+
+
+def _links(folder: str, ev: dict[str, Any]) -> str:
+    base = f"{folder}/"
     if ev["type"] == "promotion":
         return (f"[manifest]({base}manifest.json) · [DSSE]({base}manifest.dsse.json) · "
                 f"[receipt]({base}receipt.json) · [report]({base}report.json) · "
@@ -71,30 +93,34 @@ def _header(slug: str, pointer: dict[str, Any] | None) -> list[str]:
             TABLE_RULE]
 
 
-def _row(seq: int, version: str, ev: dict[str, Any]) -> str:
-    entry_link = f"[#{seq}](../../{entry_path(seq)})"
+def _row(seq: int, version: str, ev: dict[str, Any], where: Where) -> str:
+    epath, folder = where(seq, version)
+    entry_link = f"[#{seq}](../../{epath})"
     return "| " + " | ".join(_cell(x) for x in (
         f"`{version}`", _what(ev), entry_link, ev.get("at", "-"),
         f"`{ev['decision_id']}`" if ev.get("decision_id") else "-",
-        _approvers(ev), _links(version, ev))) + " |"
+        _approvers(ev), _links(folder, ev))) + " |"
 
 
 def render_dataset_readme(slug: str, versions: dict[str, list[dict[str, Any]]],
-                          pointer: dict[str, Any] | None, limit: int | None = LIMIT
-                          ) -> bytes:
-    """`versions` maps version id -> that version's events (oldest first)."""
+                          pointer: dict[str, Any] | None, limit: int | None = LIMIT,
+                          where: Where | None = None) -> bytes:
+    """`versions` maps version id -> that version's events (oldest first); `where` says
+    where each row's entry and version folder are (default: `current_layout`)."""
+    where = where or current_layout(slug)
     rows = sorted(((ev["seq"], v, ev) for v, evs in versions.items() for ev in evs),
                   reverse=True)
     shown = rows if limit is None else rows[:limit]
-    lines = _header(slug, pointer) + [_row(seq, version, ev) for seq, version, ev in shown]
+    lines = _header(slug, pointer) + [_row(seq, version, ev, where)
+                                      for seq, version, ev in shown]
     if limit is not None:
         lines += _footer(slug, len(shown), len(rows))
     return ("\n".join(lines) + "\n").encode()
 
 
 def update_dataset_readme(slug: str, old: bytes | None, version: str, ev: dict[str, Any],
-                          pointer: dict[str, Any] | None, limit: int | None = LIMIT
-                          ) -> bytes | None:
+                          pointer: dict[str, Any] | None, limit: int | None = LIMIT,
+                          where: Where | None = None) -> bytes | None:
     """The README after appending `ev` (the newest event, so its row goes first), built
     from the previous README's rows instead of re-reading every version: an append costs
     the same however many versions the dataset has. Byte-identical to a full render;
@@ -119,7 +145,7 @@ def update_dataset_readme(slug: str, old: bytes | None, version: str, ev: dict[s
             return None
     else:
         return None
-    rows = [_row(ev["seq"], version, ev), *rows]
+    rows = [_row(ev["seq"], version, ev, where or current_layout(slug)), *rows]
     out = _header(slug, pointer) + (rows if limit is None else rows[:limit])
     if limit is not None:
         out += _footer(slug, min(len(rows), limit), total + 1)

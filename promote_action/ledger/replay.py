@@ -19,7 +19,7 @@ from typing import Any
 
 import pygit2
 
-from promote_action.ledger.entry import entry_path, render_json
+from promote_action.ledger.entry import entry_paths, find_version_dir, render_json
 from promote_action.ledger.policy_store import (
     BundlePaths,
     bundle_paths,
@@ -118,8 +118,27 @@ class Replayer:
         if not isinstance(commit, pygit2.Commit):
             raise ValueError(f"{commit_id} is not a commit")
         read = tree_reader(repo, commit.tree)
-        entry = json.loads(read(entry_path(seq)))
-        return self.replay_record(read, record_dir(entry), bundle_paths(entry))
+        entry = json.loads(read_entry(read, seq))
+        vdir = find_version_dir(lambda p: readable(read, p), entry["dataset_slug"],
+                                entry["dataset_version_id"])
+        return self.replay_record(read, record_dir(entry, vdir), bundle_paths(entry))
+
+
+def readable(read: Reader, path: str) -> bool:
+    try:
+        read(path)
+    except KeyError:
+        return False
+    return True
+
+
+def read_entry(read: Reader, seq: int) -> bytes:
+    """Entry `seq`'s bytes, at its v3 place or its v1/v2 one (KeyError: neither)."""
+    v3, older = entry_paths(seq)
+    try:
+        return read(v3)
+    except KeyError:
+        return read(older)
 
 
 def tree_reader(repo: pygit2.Repository, tree: pygit2.Tree) -> Reader:

@@ -26,7 +26,7 @@ from typing import Any
 import pygit2
 
 from promote_action.ledger.checks import Bad, CommitChecker, commit_at, parse_entry
-from promote_action.ledger.entry import ROOT_README, entry_path, genesis_prev
+from promote_action.ledger.entry import ROOT_README, entry_path, entry_paths, genesis_prev
 from promote_action.ledger.verify import (
     TAG_PREFIX,
     Checkpoint,
@@ -106,20 +106,27 @@ def _holds(checker: CommitChecker, commit: pygit2.Commit, checkpoint: Checkpoint
                 != checkpoint.digest:
             raise Bad("the checkpoint commit is not this ledger's root (another ledger)")
         return
-    try:
-        raw = checker.blob(tree, entry_path(checkpoint.seq))
-        _, digest = parse_entry(raw, entry_path(checkpoint.seq))
-    except Bad:
+    digest = None
+    for epath in entry_paths(checkpoint.seq):
+        try:
+            entry, digest = parse_entry(checker.blob(tree, epath), epath)
+        except Bad:
+            continue
+        if epath != entry_path(checkpoint.seq, str(entry.get("kfm_ledger_entry_version"))):
+            digest = None  # an entry of another layout in this place is not entry `seq`
+        break
+    if digest is None:
         raise Bad(f"the checkpoint commit holds no valid entry #{checkpoint.seq} "
-                  "(seq and commit do not belong together)") from None
+                  "(seq and commit do not belong together)")
     if digest != checkpoint.digest:
         raise Bad(f"entry #{checkpoint.seq} in the checkpoint commit differs from the "
                   "checkpoint's digest")
-    try:
-        tree[entry_path(checkpoint.seq + 1)]
-    except KeyError:
-        return
-    raise Bad(f"the checkpoint commit is not the commit of entry #{checkpoint.seq}")
+    for epath in entry_paths(checkpoint.seq + 1):
+        try:
+            tree[epath]
+        except KeyError:
+            continue
+        raise Bad(f"the checkpoint commit is not the commit of entry #{checkpoint.seq}")
 
 
 def _verify_new(run: Run, state: Sequence, checkpoint: Checkpoint, new: list[pygit2.Oid],

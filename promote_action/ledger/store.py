@@ -20,7 +20,7 @@ from typing import Any
 import pygit2
 
 from promote_action.errors import LedgerError
-from promote_action.ledger.entry import ROOT_README, entry_digest, genesis_prev
+from promote_action.ledger.entry import ROOT_README, entry_digest, entry_paths, genesis_prev
 
 BLOB = pygit2.enums.FileMode.BLOB
 TREE = pygit2.enums.FileMode.TREE
@@ -151,21 +151,72 @@ class LedgerView:
             return [last]
         return [n for n in self.list_dir(path) if n.endswith(".json")]
 
+    def _newest_fanned(self, top: str) -> str | None:
+        """Path of the newest entry under v3's `entries/<top>/` (3/2/2-digit folders,
+        see `entry.entry_path`), reading one ≤100-name folder per level."""
+        path = f"entries/{top}"
+        for width in (2, 2):
+            folder = self._folder(path)
+            subs = [n for e in (folder if folder is not None else [])
+                    if (n := e.name or "").isdigit() and len(n) == width]
+            if not subs:
+                return None
+            path = f"{path}/{subs[-1]}"
+        last = self._last_name(path)
+        return f"{path}/{last[-1]}" if last else None
+
     def head_entry(self) -> tuple[int, str, dict[str, Any] | None]:
-        """(seq, digest, entry) of the newest entry; (0, genesis prev, None) when empty."""
-        shards = [s for s in self.list_dir("entries") if s.isdigit()]
-        for shard in reversed(shards):
+        """(seq, digest, entry) of the newest entry; (0, genesis prev, None) when empty.
+        A ledger may hold entries of both places (v1/v2 shards of 6 digits, v3 folders of
+        3): the newest is the one with the higher seq."""
+        tops = [s for s in self.list_dir("entries") if s.isdigit()]
+        found: list[str] = []
+        fanned = [s for s in tops if len(s) == 3]
+        if fanned:
+            path = self._newest_fanned(fanned[-1])
+            found += [path] if path else []
+        for shard in reversed([s for s in tops if len(s) == 6]):
             names = self._last_name(f"entries/{shard}")
             if names:
-                path = f"entries/{shard}/{names[-1]}"
-                entry = self.read_json(path)
-                if not isinstance(entry, dict) or not isinstance(entry.get("seq"), int):
-                    raise LedgerError("ledger head entry is malformed", file=path)
-                return entry["seq"], entry_digest(entry), entry
+                found.append(f"entries/{shard}/{names[-1]}")
+                break
+        if found:
+            path = max(found, key=lambda p: p.rpartition("/")[2])  # 9-digit names
+            entry = self.read_json(path)
+            if not isinstance(entry, dict) or not isinstance(entry.get("seq"), int):
+                raise LedgerError("ledger head entry is malformed", file=path)
+            return entry["seq"], entry_digest(entry), entry
         readme = self.read(ROOT_README)
         if readme is None:
             raise LedgerError("ledger branch has no root README.md (not a kfm ledger?)")
         return 0, genesis_prev(readme), None
+
+    def read_entry(self, seq: int) -> tuple[str, Any]:
+        """(path, parsed JSON) of entry `seq` at its v3 place or its v1/v2 one; the path
+        is the v3 one and the value None when neither holds it."""
+        paths = entry_paths(seq)
+        for path in paths:
+            value = self.read_json(path)
+            if value is not None:
+                return path, value
+        return paths[0], None
+
+    def entry_files(self) -> list[str]:
+        """Every entry file of both places, newest first (a full listing: `ledger log`
+        without `--dataset`)."""
+        out: list[str] = []
+
+        def walk(path: str, depth: int) -> None:
+            for name in self.list_dir(path):
+                if depth == 0 and name.endswith(".json"):
+                    out.append(f"{path}/{name}")
+                elif depth > 0 and name.isdigit():
+                    walk(f"{path}/{name}", depth - 1)
+
+        for top in self.list_dir("entries"):
+            if top.isdigit():
+                walk(f"entries/{top}", 2 if len(top) == 3 else 0)
+        return sorted(out, key=lambda p: p.rpartition("/")[2], reverse=True)
 
 
 def update_tree(repo: pygit2.Repository, base: pygit2.Tree | None,

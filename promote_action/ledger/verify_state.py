@@ -27,18 +27,21 @@ from pathlib import Path
 from typing import Any
 
 from promote_action.ledger.checks import Bad, Facts
-from promote_action.ledger.entry import ENTRY_TYPES
+from promote_action.ledger.entry import ENTRY_TYPES, is_bucket
 
 STATE_VERSION = "v2"  # v1 stored promoted rows; a v1 state is not used (full verify)
 KEEP = 3  # newest states kept per repository (older checkpoints fall back to full)
 
 
 def written_version(path: str) -> tuple[str, str, str] | None:
-    """(slug, version, rest) of a path inside a version directory, else None."""
-    parts = path.split("/", 3)
-    if len(parts) == 4 and parts[0] == "datasets":
-        return parts[1], parts[2], parts[3]
-    return None
+    """(slug, version, rest) of a path inside a version directory (`datasets/<slug>/
+    <version>/…`, or v3's `datasets/<slug>/<bucket>/<version>/…`), else None."""
+    parts = path.split("/", 4)
+    if len(parts) < 4 or parts[0] != "datasets":
+        return None
+    if is_bucket(parts[2]):
+        return (parts[1], parts[3], parts[4]) if len(parts) == 5 else None
+    return parts[1], parts[2], "/".join(parts[3:])
 
 
 def mutable_in_version(rest: str) -> bool:

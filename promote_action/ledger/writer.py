@@ -70,7 +70,7 @@ class LedgerTarget:
         paths = [p for p in planned.files if store is None or not p.startswith(store)]
         if tagged:
             paths.append(f"refs/tags/{tag_name(ev.slug, ev.version)}")
-        require_allowed(paths, self.allow_list(), ev.slug, ev.version)
+        require_allowed(paths, self.allow_list(), ev.slug, ev.version, planned.vdir)
 
     @property
     def ref(self) -> str:

@@ -128,4 +128,5 @@ def test_use_it_and_audit_it(tmp_path: Path) -> None:
     assert isinstance(entry, dict)
     assert pointer["manifest_digest"] == entry["manifest_digest"]
     assert SLUG in plain.find("README.md").out
-    assert plain.find("entries/").out.split() == ["tree", "kfm-ledger:entries/", "000000/"]
+    first_entry = json.loads(plain.find("entries/").out)
+    assert first_entry["seq"] == 1 and first_entry == entry, first_entry

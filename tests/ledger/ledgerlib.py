@@ -132,6 +132,8 @@ class DirectWriter:
         self.versions: dict[str, dict[str, list[Any]]] = {}
         self.blobs: dict[bytes, pygit2.Oid] = {}
         self.tags: list[tuple[str, pygit2.Oid]] = []
+        self.folders: dict[tuple[str, str], str] = {}  # (slug, version) -> its folder
+        self.paths: dict[int, str] = {}  # seq -> entry path, for entries written here
 
     def blob(self, data: bytes) -> pygit2.Oid:
         oid = self.blobs.get(data)
@@ -141,29 +143,45 @@ class DirectWriter:
 
     def append(self, ev: Event) -> None:
         self.seq += 1
-        seq, vdir = self.seq, version_dir(ev.slug, ev.version)
-        files = layout(ev, seq, self.bundles.__contains__, self.layout)
+        seq = self.seq
+        vdir = self.folders.setdefault((ev.slug, ev.version),
+                                       version_dir(ev.slug, ev.version, self.layout))
+        files = layout(ev, seq, self.bundles.__contains__, self.layout, vdir)
         self.bundles.update(p.rsplit("/", 1)[0] for p in files if p.startswith("policy/")
                             and p.endswith("/index.json"))
         versions = self.versions.setdefault(ev.slug, {})
-        events = versions.setdefault(ev.version, [])
+        if ev.version not in versions:  # a version written before this writer: its events
+            versions[ev.version] = LedgerView(self.repo, self.tip).read_json(
+                f"{vdir}/events.json") or []
+        events = versions[ev.version]
         events.append({**ev.summary, "seq": seq, "type": ev.type, "key": ev.key, "at": ev.at})
         files[f"{vdir}/events.json"] = render_json(events)
-        pointer = {**ev.publish, "ledger_seq": seq, "quarantine": None}
-        files[pointer_path(ev.slug)] = render_json(pointer)
+        if ev.publish is not None:
+            pointer = {**ev.publish, "ledger_seq": seq, "quarantine": None}
+            files[pointer_path(ev.slug)] = render_json(pointer)
+        else:  # other events leave the pointer as it is
+            pointer = LedgerView(self.repo, self.tip).read_json(pointer_path(ev.slug))
         limit = None if self.layout == "v1" else README_LIMIT
         old = self.readmes.get(ev.slug) or LedgerView(self.repo, self.tip).read(
             dataset_readme_path(ev.slug))
-        readme = update_dataset_readme(ev.slug, old, ev.version, events[-1], pointer, limit)
+        prefix = f"datasets/{ev.slug}/"
+
+        def where(s: int, v: str) -> tuple[str, str]:
+            return (self.paths[s] if s in self.paths else entry_path(s, self.layout),
+                    self.folders[(ev.slug, v)][len(prefix):])
+
+        readme = update_dataset_readme(ev.slug, old, ev.version, events[-1], pointer, limit,
+                                       where)
         if readme is None:
-            readme = render_dataset_readme(ev.slug, versions, pointer, limit)
+            readme = render_dataset_readme(ev.slug, versions, pointer, limit, where)
         files[dataset_readme_path(ev.slug)] = self.readmes[ev.slug] = readme
         entry = build_entry(seq=seq, prev=self.prev, type_=ev.type, slug=ev.slug,
                             version=ev.version,
                             fields={**ev.fields, "at": ev.at, "signer": self.key.fingerprint,
                                     "idempotency_key": ev.key},
                             files=listed_files(files), layout=self.layout)
-        files[entry_path(seq)] = render_json(entry)
+        self.paths[seq] = entry_path(seq, self.layout)
+        files[self.paths[seq]] = render_json(entry)
         planned = Planned("append", entry=entry, files=files, seq=seq)
         base = self.repo[self.tip].peel(pygit2.Tree)
         tree = update_tree(self.repo, base, {p: self.blob(b) for p, b in files.items()})
@@ -171,10 +189,11 @@ class DirectWriter:
         self.tip = create_signed_commit(self.repo, self.key, tree=tree, parents=[self.tip],
                                         message=commit_message(entry), author=who,
                                         committer=who)
-        tag = create_signed_tag(self.repo, self.key, name=tag_name(ev.slug, ev.version),
-                                target=self.tip, message=f"kfm-promote: {ev.slug} "
-                                f"{ev.version}\n\nEntry: #{planned.seq}\n", tagger=who)
-        self.tags.append((f"refs/tags/{tag_name(ev.slug, ev.version)}", tag))
+        if ev.type == "promotion":
+            tag = create_signed_tag(self.repo, self.key, name=tag_name(ev.slug, ev.version),
+                                    target=self.tip, message=f"kfm-promote: {ev.slug} "
+                                    f"{ev.version}\n\nEntry: #{planned.seq}\n", tagger=who)
+            self.tags.append((f"refs/tags/{tag_name(ev.slug, ev.version)}", tag))
         self.prev = entry_digest(entry)
 
     def finish(self) -> None:

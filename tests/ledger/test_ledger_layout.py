@@ -1,7 +1,8 @@
 """Entry layouts side by side: v1 entries (policy bundle under every record, unbounded
-dataset README) and v2 entries (bundle stored once per digest under `policy/<hex>/`,
-bounded README) in one ledger verify, replay and answer `ledger log`/`show` alike; and
-a v2 ledger's cost per promotion does not grow with its history."""
+dataset README), v2 entries (bundle stored once per digest under `policy/<hex>/`,
+bounded README) and v3 entries (entries and new version folders fanned out into small
+folders) in one ledger verify, replay and answer `ledger log`/`show` alike; and a
+ledger's cost per promotion does not grow with its history."""
 
 from __future__ import annotations
 
@@ -17,85 +18,121 @@ from ledgerlib import (
     make_key,
     new_ledger,
     synthetic_promotion,
+    synthetic_quarantine,
     trusted_target,
     verify,
     version_id,
 )
 
-from promote_action.ledger.entry import entry_path
+from promote_action.ledger.entry import entry_path, entry_paths
 from promote_action.ledger.readme import LIMIT
 from promote_action.ledger.replay import Replayer
 from promote_action.ledger.writer import append_event
 
 REF = "refs/heads/kfm-ledger"
+N = 8  # entries in the `mixed` ledger
 
 
 def entries(repo: pygit2.Repository, n: int) -> list[dict[str, Any]]:
     tree = repo[repo.references[REF].target].tree
-    return [json.loads(repo[tree[entry_path(i)].id].data) for i in range(1, n + 1)]
+    out = []
+    for i in range(1, n + 1):
+        path = next(p for p in entry_paths(i) if p in tree)
+        out.append(json.loads(repo[tree[path].id].data))
+    return out
 
 
 @pytest.fixture
 def mixed(tmp_path: Path) -> dict[str, Any]:
-    """3 v1 entries (an older ledger), then 3 v2 entries appended by today's writer."""
+    """2 v1 entries and 2 v2 entries (older ledgers), then 4 v3 entries by today's
+    writer: a quarantine and its release of a version recorded under v2 (its events go
+    to its existing folder), and two new promotions (into their buckets)."""
     _, allowed, key = make_key(tmp_path / "keys")
     repo_dir = git_repo(tmp_path / "repo")
     new_ledger(repo_dir, key)
-    w = DirectWriter(repo_dir, key, layout_version="v1")
-    for i in range(3):
-        w.append(synthetic_promotion(key, "alpha_data", version_id(i)))
-    w.finish()
+    for layout, versions in (("v1", (0, 1)), ("v2", (2, 3))):
+        w = DirectWriter(repo_dir, key, layout_version=layout)
+        for i in versions:
+            w.append(synthetic_promotion(key, "alpha_data", version_id(i)))
+        w.finish()
     lt = trusted_target(repo_dir, key)
-    for i in range(3, 6):
-        assert append_event(lt, synthetic_promotion(key, "alpha_data", version_id(i)),
-                            key).status == "recorded"
+    for ev in (synthetic_quarantine("alpha_data", version_id(3)),
+               synthetic_quarantine("alpha_data", version_id(3), release=True),
+               synthetic_promotion(key, "alpha_data", version_id(4)),
+               synthetic_promotion(key, "alpha_data", version_id(0x5a0000000005))):
+        assert append_event(lt, ev, key).status == "recorded"
     return {"dir": repo_dir, "allowed": allowed, "key": key,
             "repo": pygit2.Repository(str(repo_dir))}
 
 
 def test_old_and_new_layout_verify_side_by_side(mixed, run_cli):
     repo = mixed["repo"]
-    got = entries(repo, 6)
-    assert [e["kfm_ledger_entry_version"] for e in got] == ["v1"] * 3 + ["v2"] * 3
-    v1_files, v2_first, v2_next = got[0]["files"], got[3]["files"], got[4]["files"]
+    got = entries(repo, N)
+    assert [e["kfm_ledger_entry_version"] for e in got] == ["v1"] * 2 + ["v2"] * 2 + ["v3"] * 4
+    tree = repo[repo.references[REF].target].tree
+    for e in got:  # each entry where its layout puts it
+        assert entry_path(e["seq"], e["kfm_ledger_entry_version"]) in tree
+    assert "entries/000000/000000004.json" in tree and "entries/000/00/00/000000005.json" in tree
+    v1_files, v2_first, v2_next = got[0]["files"], got[2]["files"], got[3]["files"]
     assert any(p.endswith("/policy/index.json") and p.startswith("datasets/")
                for p in v1_files)
-    digest = got[3]["policy_bundle_digest"][7:]
+    digest = got[2]["policy_bundle_digest"][7:]
     assert f"policy/{digest}/index.json" in v2_first  # first v2 use stores the bundle
     assert not any(p.startswith("policy/") or "/policy/" in p for p in v2_next)  # reuse
+    # a version recorded under v2 keeps its folder; new versions go to their bucket
+    assert f"datasets/alpha_data/{version_id(3)}/events.json" in got[4]["files"]
+    assert f"datasets/alpha_data/00/{version_id(4)}/manifest.json" in got[6]["files"]
+    assert f"datasets/alpha_data/5a/{version_id(0x5a0000000005)}/manifest.json" \
+        in got[7]["files"]
     from promote_action.schemas import schema_errors
 
     assert all(schema_errors("ledger_entry.schema.json", e) == [] for e in got)
     res = verify(mixed["dir"], mixed["allowed"], jobs=1)
-    assert res.ok and res.entries == 6, res.failure
+    assert res.ok and res.entries == N, res.failure
     r = run_cli("verify", "--repo", mixed["dir"], "--allowed-signers", mixed["allowed"])
     assert r.code == 0, r.out
+    r = run_cli("ledger", "log", "--repo", mixed["dir"], "--format", "json")
+    assert [e["seq"] for e in json.loads(r.out)] == list(range(N, 0, -1)), r.out
+    r = run_cli("ledger", "log", "--repo", mixed["dir"], "--dataset", "alpha_data",
+                "--format", "json")
+    assert [e["seq"] for e in json.loads(r.out)] == list(range(N, 0, -1)), r.out
+    r = run_cli("ledger", "show", "--repo", mixed["dir"], "alpha_data", "--format", "json")
+    assert json.loads(r.out)["versions"] == sorted(
+        [version_id(i) for i in range(5)] + [version_id(0x5a0000000005)]), r.out
+    for version, seqs in ((version_id(3), [4, 5, 6]), (version_id(0x5a0000000005), [8])):
+        r = run_cli("ledger", "show", "--repo", mixed["dir"], "alpha_data", version,
+                    "--format", "json")
+        assert [e["seq"] for e in json.loads(r.out)["events"]] == seqs, r.out
+    readme = repo[tree["datasets/alpha_data/README.md"].id].data.decode()
+    assert f"](5a/{version_id(0x5a0000000005)}/manifest.json)" in readme  # links resolve
+    assert "](../../entries/000/00/00/000000008.json)" in readme
+    assert "](../../entries/000000/000000004.json)" in readme
 
 
 def test_replay_reads_both_layouts(mixed, require_opa):
     res = verify(mixed["dir"], mixed["allowed"], replay=Replayer.available())
-    assert res.ok and res.replayed == 6, res.failure
+    assert res.ok and res.replayed == 6, res.failure  # the six promotions
 
 
 def test_v2_entry_may_not_rewrite_a_stored_bundle(mixed):
-    """A v2 entry listing an already stored bundle's index again (write-once store)."""
+    """An entry listing an already stored bundle's index again (write-once store)."""
     from test_ledger_tamper import chain, edit, recommit, set_tip
 
     repo, key = mixed["repo"], mixed["key"]
     last = chain(repo)[-1]
-    got = entries(repo, 6)
-    index_path = f"policy/{got[3]['policy_bundle_digest'][7:]}/index.json"
+    got = entries(repo, N)
+    index_path = f"policy/{got[2]['policy_bundle_digest'][7:]}/index.json"
     raw = repo[last.tree[index_path].id].data
-    entry = got[5]
+    entry = got[-1]
     import hashlib
 
     entry["files"][index_path] = "sha256:" + hashlib.sha256(raw).hexdigest()
     from promote_action.ledger.entry import render_json
 
-    tree = edit(repo, last, {entry_path(6): render_json(entry), index_path: raw})
+    tree = edit(repo, last, {entry_path(N): render_json(entry), index_path: raw})
     set_tip(repo, recommit(repo, key, last.parents[0].id, tree, last.message))
     res = verify(mixed["dir"], mixed["allowed"], check_tags=False)
-    assert not res.ok and res.failure["seq"] == 6, res.failure
+    assert not res.ok and res.failure["seq"] == N, res.failure
     assert "stored already" in res.failure["why"], res.failure
 
 
@@ -107,12 +144,12 @@ def test_v2_entry_bundle_must_exist(mixed):
 
     repo, key = mixed["repo"], mixed["key"]
     last = chain(repo)[-1]
-    entry = entries(repo, 6)[5]
+    entry = entries(repo, N)[-1]
     entry["policy_bundle_digest"] = "sha256:" + "1" * 64
-    tree = edit(repo, last, {entry_path(6): render_json(entry)})
+    tree = edit(repo, last, {entry_path(N): render_json(entry)})
     set_tip(repo, recommit(repo, key, last.parents[0].id, tree, last.message))
     res = verify(mixed["dir"], mixed["allowed"], check_tags=False)
-    assert not res.ok and res.failure["seq"] == 6, res.failure
+    assert not res.ok and res.failure["seq"] == N, res.failure
     assert "index.json is missing" in res.failure["why"], res.failure
 
 
@@ -204,3 +241,73 @@ def _files(repo, tree):  # type: ignore[no-untyped-def]
             else:
                 out.append(prefix + (e.name or ""))
     return out
+
+
+def _append_bent(mixed: dict[str, Any], layout: str, ev: Any, folder: str | None = None
+                 ) -> None:
+    """Append `ev` with the direct writer in `layout`, its version's folder forced to
+    `folder` (what a buggy or hostile writer could do), signed by the trusted key."""
+    w = DirectWriter(mixed["dir"], mixed["key"], layout_version=layout)
+    if folder is not None:
+        w.folders[(ev.slug, ev.version)] = folder
+    w.append(ev)
+    w.finish()
+
+
+def _fails_at(mixed: dict[str, Any], seq: int, why: str) -> None:
+    res = verify(mixed["dir"], mixed["allowed"], jobs=1)
+    assert not res.ok and res.failure["seq"] == seq, res.failure
+    assert why in res.failure["why"], res.failure
+
+
+def test_v3_entry_must_use_the_folder_a_v2_version_has(mixed):
+    """Version 3 was recorded by a v2 entry: a v3 event writing a second, bucketed folder
+    for it is refused."""
+    v = version_id(3)
+    _append_bent(mixed, "v3", synthetic_quarantine("alpha_data", v),
+                 f"datasets/alpha_data/00/{v}")
+    _fails_at(mixed, N + 1, "outside the allowed destinations")
+
+
+def test_new_v3_version_must_use_its_bucket(mixed):
+    v = version_id(9)
+    _append_bent(mixed, "v3", synthetic_promotion(mixed["key"], "alpha_data", v),
+                 f"datasets/alpha_data/{v}")
+    _fails_at(mixed, N + 1, "outside the allowed destinations")
+
+
+def test_older_layout_entry_cannot_add_to_a_bucketed_version(mixed):
+    v = version_id(4)  # recorded by a v3 entry, in bucket 00
+    _append_bent(mixed, "v2", synthetic_quarantine("alpha_data", v),
+                 f"datasets/alpha_data/{v}")
+    _fails_at(mixed, N + 1, f"is recorded in datasets/alpha_data/00/{v}/")
+
+
+@pytest.mark.parametrize(("layout", "place"), [("v3", "v2"), ("v2", "v3")])
+def test_entry_must_sit_where_its_layout_puts_it(mixed, monkeypatch, layout, place):
+    import ledgerlib
+
+    real = ledgerlib.entry_path
+    monkeypatch.setattr(ledgerlib, "entry_path", lambda seq, _layout="v3": real(seq, place))
+    _append_bent(mixed, layout, synthetic_promotion(mixed["key"], "beta_data",
+                                                    version_id(7)))
+    _fails_at(mixed, N + 1, f"holds a {layout} entry, which belongs at "
+                            f"{real(N + 1, layout)}")
+
+
+def test_head_entry_and_listing_span_both_entry_places(mixed):
+    """The newest entry is found across v2 shards and v3 folders, whichever is newer, and
+    the full listing holds every entry once."""
+    from promote_action.ledger.store import LedgerView
+
+    repo = mixed["repo"]
+    view = LedgerView(repo, repo.references[REF].target)
+    assert view.head_entry()[0] == N
+    assert [int(p[-14:-5]) for p in view.entry_files()] == list(range(N, 0, -1))
+    assert view.read_entry(4)[0] == "entries/000000/000000004.json"
+    assert view.read_entry(5)[0] == "entries/000/00/00/000000005.json"
+    assert view.read_entry(N + 1)[1] is None
+    _append_bent(mixed, "v2", synthetic_promotion(mixed["key"], "beta_data", version_id(8)))
+    view = LedgerView(repo, repo.references[REF].target)  # a v2 entry after v3 ones
+    assert view.head_entry()[0] == N + 1
+    assert verify(mixed["dir"], mixed["allowed"], jobs=1).ok

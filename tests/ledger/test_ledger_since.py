@@ -151,7 +151,7 @@ def _forge_prefix(led: dict[str, Any], how: str) -> None:
     repo, key = led["repo"], led["key"]
     commits = chain(repo)
     if how == "rewrite":  # entry #2 edited, everything after re-signed with the real key
-        target, path = commits[2], "entries/000000/000000002.json"
+        target, path = commits[2], "entries/000/00/00/000000002.json"
         raw = repo[target.tree[path].id].data.replace(b'"at": "2026-03-02',
                                                       b'"at": "2026-01-02')
         tip = recommit(repo, key, target.parents[0].id, edit(repo, target, {path: raw}),
@@ -224,13 +224,13 @@ def test_new_entry_rewriting_promoted_version_caught_from_state(led, run_cli):
     promoted before the checkpoint fails as in a full verify."""
     repo, key = led["repo"], led["key"]
     last = chain(repo)[-1]
-    path = f"datasets/alpha_data/{version_id(0)}/manifest.json"
+    path = f"datasets/alpha_data/00/{version_id(0)}/manifest.json"
     forged = repo[last.tree[path].id].data.replace(b"public", b"publik")
-    entry = json.loads(repo[last.tree["entries/000000/000000006.json"].id].data)
+    entry = json.loads(repo[last.tree["entries/000/00/00/000000006.json"].id].data)
     new = {**entry, "seq": 7, "prev": entry_digest(entry), "type": "quarantine",
            "dataset_version_id": version_id(0),
            "files": {path: "sha256:" + __import__("hashlib").sha256(forged).hexdigest()}}
-    tree = edit(repo, last, {path: forged, "entries/000000/000000007.json": render_json(new)})
+    tree = edit(repo, last, {path: forged, "entries/000/00/00/000000007.json": render_json(new)})
     set_tip(repo, recommit(repo, key, last.id, tree, "kfm-ledger: #7\n"))
     code, res = cli(run_cli, led, "--since", led["checkpoint"])
     assert code == 1 and res["mode"] == "since" and "immutable" in res["failure"]["why"], res
@@ -272,3 +272,28 @@ def test_deleted_prefix_tag_caught(led, run_cli):
     code, res = cli(run_cli, led, "--since", led["checkpoint"])
     assert code == 1 and res["mode"] == "since", res
     assert "is missing" in res["failure"]["why"], res
+
+
+def test_since_a_v2_checkpoint_checks_the_v3_entries_after_it(tmp_path, run_cli):
+    """A ledger verified while it held v2 entries, then upgraded: `--since` that
+    checkpoint (a v2 entry's place) checks the v3 entries after it, including an event of
+    a version whose folder a v2 entry created."""
+    from ledgerlib import DirectWriter
+
+    _, allowed, key = make_key(tmp_path / "keys")
+    repo_dir = git_repo(tmp_path / "repo")
+    new_ledger(repo_dir, key)
+    w = DirectWriter(repo_dir, key, layout_version="v2")
+    for i in range(3):
+        w.append(synthetic_promotion(key, "alpha_data", version_id(i)))
+    w.finish()
+    led = {"dir": repo_dir, "allowed": allowed, "key": key, "state": tmp_path / "state"}
+    code, res = cli(run_cli, led)
+    assert code == 0 and res["checkpoint"].startswith("3:"), res
+    grow(led, 10, 2)
+    append_event(trusted_target(repo_dir, key), synthetic_quarantine("alpha_data", version_id(1)),
+                 key)
+    code, since = cli(run_cli, led, "--since", res["checkpoint"])
+    assert code == 0 and since["mode"] == "since" and since["checked"] == 3, since
+    code, full = cli(run_cli, led)
+    assert code == 0 and full["checkpoint"] == since["checkpoint"], full

@@ -101,7 +101,7 @@ def test_edited_entry_byte_breaks_chain(ledger):
     repo, key = ledger["repo"], ledger["key"]
     commits = chain(repo)
     target = commits[2]  # entry #2
-    path = "entries/000000/000000002.json"
+    path = "entries/000/00/00/000000002.json"
     raw = repo[target.tree[path].id].data
     forged = raw.replace(b'"at": "2026-02-21', b'"at": "2026-02-11')
     assert forged != raw
@@ -121,7 +121,7 @@ def test_edited_entry_byte_breaks_chain(ledger):
 def test_edited_last_entry_without_key_fails_signature(ledger):
     repo = ledger["repo"]
     last = chain(repo)[-1]
-    path = "entries/000000/000000004.json"
+    path = "entries/000/00/00/000000004.json"
     raw = repo[last.tree[path].id].data.replace(b"re-check license", b"re-check licensX")
     content = repo.create_commit_string(last.author, last.committer, last.message,
                                         edit(repo, last, {path: raw}), [last.parents[0].id])
@@ -175,17 +175,17 @@ def test_merge_commit_detected(ledger):
 def test_replaced_stored_manifest_detected(ledger):
     repo, key = ledger["repo"], ledger["key"]
     commits = chain(repo)
-    path = f"datasets/alpha_data/{version_id(0)}/manifest.json"
+    path = f"datasets/alpha_data/00/{version_id(0)}/manifest.json"
     manifest = json.loads(repo[commits[1].tree[path].id].data)
     manifest["approvals"] = []
     forged = render_json(manifest)
     # a later, validly signed commit rewriting an old manifest (and listing it honestly)
     last = commits[-1]
-    entry = json.loads(repo[last.tree["entries/000000/000000004.json"].id].data)
+    entry = json.loads(repo[last.tree["entries/000/00/00/000000004.json"].id].data)
     new = {**entry, "seq": 5, "prev": entry_digest(entry), "dataset_version_id": version_id(0),
            "files": {path: "sha256:" +
            __import__("hashlib").sha256(forged).hexdigest()}}
-    tree = edit(repo, last, {path: forged, "entries/000000/000000005.json": render_json(new)})
+    tree = edit(repo, last, {path: forged, "entries/000/00/00/000000005.json": render_json(new)})
     set_tip(repo, recommit(repo, key, last.id, tree, "kfm-ledger: #5\n"))
     assert_bad(ledger, "immutable")
 
@@ -193,7 +193,7 @@ def test_replaced_stored_manifest_detected(ledger):
 def test_manifest_swapped_inside_its_own_commit_detected(ledger):
     repo, key = ledger["repo"], ledger["key"]
     commits = chain(repo)
-    path = f"datasets/alpha_data/{version_id(0)}/manifest.json"
+    path = f"datasets/alpha_data/00/{version_id(0)}/manifest.json"
     forged = repo[commits[1].tree[path].id].data.replace(b"public", b"publik")
     tip = recommit(repo, key, commits[0].id, edit(repo, commits[1], {path: forged}),
                    commits[1].message)
@@ -205,12 +205,12 @@ def test_replayed_old_entry_detected(ledger):
     repo, key = ledger["repo"], ledger["key"]
     commits = chain(repo)
     last = commits[-1]
-    old = json.loads(repo[last.tree["entries/000000/000000001.json"].id].data)
-    tail = json.loads(repo[last.tree["entries/000000/000000004.json"].id].data)
+    old = json.loads(repo[last.tree["entries/000/00/00/000000001.json"].id].data)
+    tail = json.loads(repo[last.tree["entries/000/00/00/000000004.json"].id].data)
     replayed = {**old, "seq": 5, "prev": entry_digest(tail)}
     # same files as the original promotion re-written (identical bytes) + the replayed entry
     writes = {p: repo[commits[1].tree[p].id].data for p in old["files"]}
-    writes["entries/000000/000000005.json"] = render_json(replayed)
+    writes["entries/000/00/00/000000005.json"] = render_json(replayed)
     set_tip(repo, recommit(repo, key, last.id, edit(repo, last, writes), "kfm-ledger: #5\n"))
     res = verify(ledger["dir"], ledger["allowed"])
     assert not res.ok and res.failure["seq"] == 5, res.failure
@@ -251,8 +251,8 @@ def long_ledger(long_base: dict[str, Any]) -> Any:
     set_tip(long_base["repo"], long_base["tip"])
 
 
-@pytest.mark.parametrize("extra", ["entries/000000/000000005.json",
-                                   "entries/000000/000000099.json"])
+@pytest.mark.parametrize("extra", ["entries/000/00/00/000000005.json",
+                                   "entries/000/00/00/000000099.json"])
 def test_large_shard_unlisted_entry_write_detected(long_ledger, extra):
     """Rewriting an old entry, or slipping in a future one, next to the new entry."""
     repo, key = long_ledger["repo"], long_ledger["key"]
@@ -283,7 +283,7 @@ def test_large_shard_entry_that_is_not_a_regular_file_detected(long_ledger, mode
     shard's bytes), stored as a symlink or an executable instead of a regular file."""
     repo, key = long_ledger["repo"], long_ledger["key"]
     last = chain(repo)[-1]
-    tree = _with_mode(repo, last.tree, "entries/000000/000000070.json", mode)
+    tree = _with_mode(repo, last.tree, "entries/000/00/00/000000070.json", mode)
     set_tip(repo, recommit(repo, key, last.parents[0].id, tree, last.message))
     res = verify(long_ledger["dir"], long_ledger["allowed"], check_tags=False)
     assert not res.ok and res.failure["seq"] == 70, res.failure
@@ -295,10 +295,10 @@ def test_large_shard_entry_with_a_rewritten_neighbour_detected(long_ledger):
     the same size: the shard is no longer a pure append and must still be judged."""
     repo, key = long_ledger["repo"], long_ledger["key"]
     last = chain(repo)[-1]
-    old = repo.get(last.tree["entries/000000/000000069.json"].id).data
+    old = repo.get(last.tree["entries/000/00/00/000000069.json"].id).data
     forged = old.replace(b'"seq": 69', b'"seq": 96')
     assert forged != old and len(forged) == len(old)
-    tree = edit(repo, last, {"entries/000000/000000069.json": forged})
+    tree = edit(repo, last, {"entries/000/00/00/000000069.json": forged})
     set_tip(repo, recommit(repo, key, last.parents[0].id, tree, last.message))
     res = verify(long_ledger["dir"], long_ledger["allowed"], check_tags=False)
     assert not res.ok and res.failure["seq"] == 70, res.failure

@@ -35,7 +35,15 @@ def sha(data: bytes) -> str:
 
 
 def entry_path(seq: int) -> str:
-    return f"entries/{seq // 1000:06d}/{seq:09d}.json"
+    """ledger/README.md, layout v3: the 9-digit seq split 3/2/2 into folders."""
+    name = f"{seq:09d}"
+    return f"entries/{name[:3]}/{name[3:5]}/{name[5:7]}/{name}.json"
+
+
+def version_folder(slug: str, version: str) -> str:
+    """ledger/README.md, layout v3: a new version's folder is in its bucket, the first two
+    hex digits of the 12-hex suffix of its id."""
+    return f"datasets/{slug}/{version[-12:-10]}/{version}"
 
 
 class Ledger:

@@ -8,7 +8,15 @@ import json
 
 import pytest
 from promote_harness import verify_json
-from tamper_lib import Ledger, entry_digest, entry_path, git_verify_commit, render, sha
+from tamper_lib import (
+    Ledger,
+    entry_digest,
+    entry_path,
+    git_verify_commit,
+    render,
+    sha,
+    version_folder,
+)
 
 from promote_action.ledger.policy_store import bundle_paths
 
@@ -20,7 +28,7 @@ def rejected(led: Ledger) -> dict:
 
 
 def manifest_path(entry: dict) -> str:
-    return f"datasets/{entry['dataset_slug']}/{entry['dataset_version_id']}/manifest.json"
+    return version_folder(entry["dataset_slug"], entry["dataset_version_id"]) + "/manifest.json"
 
 
 def forged_manifest(led: Ledger, rev: str, entry: dict) -> bytes:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pygit2
 import pytest
 from promote_harness import verify_json
-from tamper_lib import Ledger, entry_path, render
+from tamper_lib import Ledger, entry_path, render, version_folder
 
 
 def loose_only(repo: Path) -> None:
@@ -65,7 +65,7 @@ def test_head_entry_bytes_substituted(led: Ledger) -> None:
 def test_stored_manifest_bytes_substituted(led: Ledger) -> None:
     chain = led.chain()
     entry = led.entry(chain[1], 1)
-    path = f"datasets/{entry['dataset_slug']}/{entry['dataset_version_id']}/manifest.json"
+    path = version_folder(entry["dataset_slug"], entry["dataset_version_id"]) + "/manifest.json"
     manifest = json.loads(led.read(chain[1], path))
     manifest["approvals"] = [{**a, "principal": "github:mallory"} for a in manifest["approvals"]]
     substitute(led.path, blob_id(led, chain[1], path), b"blob", render(manifest))
