@@ -67,7 +67,7 @@ from promote_action.ledger.writer import append_event  # noqa: E402
 
 def version_of(i: int) -> str:
     """A version id as users' specs derive them: a label and a 12-hex content hash (the
-    tests' `version_id` counts up in hex, which would put every version in bucket 00)."""
+    tests' `version_id` counts up in hex, which would put every version in hash folders 0/0)."""
     return f"2026-02.{hashlib.sha256(b'%d' % i).hexdigest()[:12]}"
 
 

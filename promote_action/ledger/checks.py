@@ -27,9 +27,9 @@ import pygit2
 from promote_action.ledger.entry import (
     entry_path,
     entry_paths,
+    fanned_version_dir,
     locate_version,
     pointer_path,
-    version_bucket,
 )
 from promote_action.ledger.entry_checks import (
     Bad,
@@ -306,7 +306,7 @@ class CommitChecker:
         """(the version's folder, the blob id of its `events.json` in the parent or None
         for a new version), by `entry.locate_version`: a version keeps the folder its
         first event created. An entry of an older layout cannot add to a version a v3
-        entry created in its bucket (two folders for one version). Looked up through the
+        entry created in its hash folders (two folders for one version). Looked up through the
         exact-tree check's trees before it takes them over for this commit."""
         slug, version = entry["dataset_slug"], entry["dataset_version_id"]
         layout = entry["kfm_ledger_entry_version"]
@@ -319,8 +319,7 @@ class CommitChecker:
                 raise Bad(f"parent tree is malformed ({e})") from None
             return found[path] is not None
 
-        bucket = version_bucket(version)
-        fanned = f"datasets/{slug}/{bucket}/{version}" if bucket else None
+        fanned = fanned_version_dir(slug, version)
         try:
             vdir = locate_version(has_events, slug, version, layout)
         except ValueError as e:  # a new v3 version whose id has no hash suffix

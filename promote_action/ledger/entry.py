@@ -138,10 +138,12 @@ _HASH_SUFFIX = re.compile(r"\.([0-9a-f]{12})\Z")
 
 
 def version_bucket(version: str) -> str | None:
-    """The fan-out folder of a version in layout v3: the first two hex digits of the
-    12-hex content hash that ends every dataset version id (None: the id has none)."""
+    """A version's hash folders in layout v3, `<h1>/<h2>`: the first and second hex digit
+    of the 12-hex content hash that ends every dataset version id (None: the id has
+    none). Two levels of 16: a dataset with 1,000 versions has folders of 17, 16 and
+    about 4 names on a version's path instead of one of 1,000."""
     m = _HASH_SUFFIX.search(version)
-    return m[1][:2] if m else None
+    return f"{m[1][0]}/{m[1][1]}" if m else None
 
 
 def legacy_version_dir(slug: str, version: str) -> str:
@@ -149,15 +151,23 @@ def legacy_version_dir(slug: str, version: str) -> str:
     return f"datasets/{slug}/{version}"
 
 
+def fanned_version_dir(slug: str, version: str) -> str | None:
+    """A version's folder in layout v3 (None: its id has no hash suffix)."""
+    bucket = version_bucket(version)
+    return f"datasets/{slug}/{bucket}/{version}" if bucket else None
+
+
 def version_dir(slug: str, version: str, layout: str = ENTRY_VERSION) -> str:
-    """Where a *new* version's folder goes in `layout`. v3 fans versions out into at most
-    256 buckets (`datasets/<slug>/<bucket>/<version>`), so the folders an append rewrites
-    stay small however many versions a dataset has. A version keeps the folder its first
-    event created: see `locate_version`."""
-    bucket = version_bucket(version) if layout in FANNED else None
-    if layout in FANNED and bucket is None:
+    """Where a *new* version's folder goes in `layout`. v3 fans versions out into 16 x 16
+    hash folders (`datasets/<slug>/<h1>/<h2>/<version>`), so the folders an append
+    rewrites stay small however many versions a dataset has. A version keeps the folder
+    its first event created: see `locate_version`."""
+    if layout not in FANNED:
+        return legacy_version_dir(slug, version)
+    fanned = fanned_version_dir(slug, version)
+    if fanned is None:
         raise ValueError(f"dataset version id {version!r} has no 12-hex content-hash suffix")
-    return f"datasets/{slug}/{bucket}/{version}" if bucket else legacy_version_dir(slug, version)
+    return fanned
 
 
 def locate_version(has_events: Callable[[str], bool], slug: str, version: str,
@@ -165,7 +175,7 @@ def locate_version(has_events: Callable[[str], bool], slug: str, version: str,
     """The folder of (slug, version) for an entry of `layout`, given which `events.json`
     files exist (every entry writes its version's, so a version folder exists exactly
     when its `events.json` does): a version recorded under v1/v2 keeps its folder when
-    v3 entries add events to it; otherwise a v3 entry uses the bucketed folder."""
+    v3 entries add events to it; otherwise a v3 entry uses the hash folders."""
     legacy = legacy_version_dir(slug, version)
     if layout not in FANNED or has_events(f"{legacy}/events.json"):
         return legacy
@@ -176,17 +186,16 @@ def find_version_dir(has_events: Callable[[str], bool], slug: str, version: str
                      ) -> str | None:
     """For readers: the folder of a recorded version (the one holding its `events.json`,
     of either layout), or None when the version is not on the ledger."""
-    bucket = version_bucket(version)
-    for folder in (legacy_version_dir(slug, version),
-                   *([f"datasets/{slug}/{bucket}/{version}"] if bucket else [])):
+    fanned = fanned_version_dir(slug, version)
+    for folder in (legacy_version_dir(slug, version), *([fanned] if fanned else [])):
         if has_events(f"{folder}/events.json"):
             return folder
     return None
 
 
 def is_bucket(name: str) -> bool:
-    """A v3 fan-out folder name (two lowercase hex digits); no version id is that short."""
-    return len(name) == 2 and all(c in "0123456789abcdef" for c in name)
+    """A v3 hash folder name (one lowercase hex digit); no version id is that short."""
+    return len(name) == 1 and name in "0123456789abcdef"
 
 
 def pointer_path(slug: str) -> str:

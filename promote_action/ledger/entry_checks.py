@@ -120,8 +120,8 @@ def check_entry_fields(entry: dict[str, Any], seq: int, fingerprint: str) -> Non
     for k in ("dataset_slug", "dataset_version_id"):
         if not isinstance(entry.get(k), str) or "/" in entry[k] or entry[k] in ("", ".", ".."):
             raise Bad(f"entry {k} is malformed")
-    if is_bucket(entry["dataset_version_id"]):  # would read as a v3 bucket folder
-        raise Bad("entry dataset_version_id is malformed (a two-hex-digit bucket name)")
+    if is_bucket(entry["dataset_version_id"]):  # would read as a v3 hash folder
+        raise Bad("entry dataset_version_id is malformed (a hash folder's name)")
 
 
 def explain_tree_difference(parent: pygit2.Commit, commit: pygit2.Commit,

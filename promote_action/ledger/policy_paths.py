@@ -34,15 +34,15 @@ def expand(pattern: str, slug: str, version: str) -> str:
 
 def as_listed(path: str, slug: str, version: str, folder: str | None) -> str | None:
     """`path` as the allow-list names it. The patterns name a version's folder
-    `datasets/{slug}/{version}/`; layout v3 stores a new version's folder one level down,
-    in its bucket (`entry.version_dir`), so a path under `folder`, the version's actual
+    `datasets/{slug}/{version}/`; layout v3 stores a new version's folder two levels
+    down, in its hash folders (`entry.version_dir`), so a path under `folder`, the version's actual
     folder, is judged as the same path under the listed one. A path under the version's
     *other* candidate folder is None (refused): a version has exactly one folder."""
-    from promote_action.ledger.entry import legacy_version_dir, version_bucket
+    from promote_action.ledger.entry import fanned_version_dir, legacy_version_dir
 
     legacy = legacy_version_dir(slug, version) + "/"
-    bucket = version_bucket(version)
-    fanned = f"datasets/{slug}/{bucket}/{version}/" if bucket else None
+    fanned = fanned_version_dir(slug, version)
+    fanned = fanned + "/" if fanned else None
     actual = (folder + "/") if folder else legacy
     if fanned is not None and actual == fanned:
         if path.startswith(legacy):

@@ -16,13 +16,15 @@ from promote_action.ledger.store import LedgerView
 
 def dataset_versions(view: LedgerView, slug: str) -> dict[str, str]:
     """Version id -> its folder, for every version of `slug` (v1/v2 folders directly in
-    the dataset's, v3 ones one level down in their bucket)."""
+    the dataset's, v3 ones two levels down in their hash folders)."""
     out: dict[str, str] = {}
     base = f"datasets/{slug}"
     for name in view.list_dir(base):
         if is_bucket(name):
-            for version in view.list_dir(f"{base}/{name}"):
-                out[version] = f"{base}/{name}/{version}"
+            for sub in view.list_dir(f"{base}/{name}"):
+                if is_bucket(sub):
+                    for version in view.list_dir(f"{base}/{name}/{sub}"):
+                        out[version] = f"{base}/{name}/{sub}/{version}"
         elif name != "README.md":
             out[name] = f"{base}/{name}"
     return out

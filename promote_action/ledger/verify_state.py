@@ -35,12 +35,13 @@ KEEP = 3  # newest states kept per repository (older checkpoints fall back to fu
 
 def written_version(path: str) -> tuple[str, str, str] | None:
     """(slug, version, rest) of a path inside a version directory (`datasets/<slug>/
-    <version>/…`, or v3's `datasets/<slug>/<bucket>/<version>/…`), else None."""
-    parts = path.split("/", 4)
+    <version>/…`, or v3's `datasets/<slug>/<h1>/<h2>/<version>/…`), else None."""
+    parts = path.split("/", 5)
     if len(parts) < 4 or parts[0] != "datasets":
         return None
     if is_bucket(parts[2]):
-        return (parts[1], parts[3], parts[4]) if len(parts) == 5 else None
+        return (parts[1], parts[4], parts[5]) if len(parts) == 6 and is_bucket(parts[3]) \
+            else None
     return parts[1], parts[2], "/".join(parts[3:])
 
 

@@ -53,24 +53,25 @@ def test_version_folders_fan_out_by_the_version_ids_hash_suffix():
     )
 
     v = "2026-02.ab12cd34ef56"
-    assert version_bucket(v) == "ab" and is_bucket("ab") and not is_bucket(v)
-    assert version_dir("roads", v) == f"datasets/roads/ab/{v}"
+    assert version_bucket(v) == "a/b" and is_bucket("a") and not is_bucket("ab")
+    assert not is_bucket(v) and not is_bucket("A")
+    assert version_dir("roads", v) == f"datasets/roads/a/b/{v}"
     assert version_dir("roads", v, "v2") == f"datasets/roads/{v}"
     assert version_bucket("2026-02") is None and version_bucket("x.AB12CD34EF56") is None
     with pytest.raises(ValueError):
         version_dir("roads", "2026-02")
     # a version keeps the folder its first event created
-    assert locate_version(lambda p: False, "roads", v) == f"datasets/roads/ab/{v}"
+    assert locate_version(lambda p: False, "roads", v) == f"datasets/roads/a/b/{v}"
     legacy = f"datasets/roads/{v}"
     assert locate_version(lambda p: p == f"{legacy}/events.json", "roads", v) == legacy
     assert locate_version(lambda p: False, "roads", v, "v2") == legacy
     assert find_version_dir(lambda p: False, "roads", v) is None
-    assert find_version_dir(lambda p: p.startswith("datasets/roads/ab/"), "roads", v) == \
-        f"datasets/roads/ab/{v}"
+    assert find_version_dir(lambda p: p.startswith("datasets/roads/a/b/"), "roads", v) == \
+        f"datasets/roads/a/b/{v}"
 
 
-def test_allow_list_names_a_bucketed_folder_as_the_version_folder():
-    """The policy's allow-list names `datasets/{slug}/{version}/`; a v3 folder one level
+def test_allow_list_names_a_v3_folder_as_the_version_folder():
+    """The policy's allow-list names `datasets/{slug}/{version}/`; a v3 folder two levels
     down is judged as that folder, and a version's other candidate folder is refused."""
     from promote_action.ledger.entry_checks import DestinationChecker
     from promote_action.ledger.policy_paths import allowed_for
@@ -78,7 +79,7 @@ def test_allow_list_names_a_bucketed_folder_as_the_version_folder():
     patterns = ["entries/", "datasets/{slug}/README.md", "datasets/{slug}/{version}/",
                 "published/{slug}.json"]
     v = "2026-02.ab12cd34ef56"
-    fanned, legacy = f"datasets/roads/ab/{v}", f"datasets/roads/{v}"
+    fanned, legacy = f"datasets/roads/a/b/{v}", f"datasets/roads/{v}"
     for folder, ok, refused in ((fanned, fanned, legacy), (legacy, legacy, fanned)):
         check = DestinationChecker(patterns, "roads", v, folder)
         for path in (f"{ok}/manifest.json", "datasets/roads/README.md",
@@ -123,22 +124,22 @@ def test_incremental_readme_equals_full_render(tmp_path):
 
     versions = {v: json.loads(view.read(f"{folder}/events.json"))
                 for v, folder in dataset_versions(view, "alpha_data").items()}
-    assert set(view.list_dir("datasets/alpha_data")) == {"00", "README.md"}
+    assert set(view.list_dir("datasets/alpha_data")) == {"0", "README.md"}
     pointer = view.read_json(pointer_path("alpha_data"))
     full = render_dataset_readme("alpha_data", versions, pointer)
     assert view.read("datasets/alpha_data/README.md") == full
     assert full.count(b"\n| `") == 6
 
 
-def test_a_version_id_that_reads_as_a_bucket_is_refused():
-    """A version named like a bucket (`ab`) would make its folder read as a v3 bucket, and
+def test_a_version_id_that_reads_as_a_hash_folder_is_refused():
+    """A version named like a v3 hash folder (`a`) would make its folder read as one, and
     its files as nobody's: verify refuses such an entry in any layout."""
     from promote_action.ledger.entry_checks import Bad, check_entry_fields
 
     entry = {"kfm_ledger_entry_version": "v2", "seq": 1, "prev": "sha256:x",
              "type": "denied", "signer": "SHA256:k", "files": {},
-             "dataset_slug": "roads", "dataset_version_id": "ab"}
-    with pytest.raises(Bad, match="bucket name"):
+             "dataset_slug": "roads", "dataset_version_id": "a"}
+    with pytest.raises(Bad, match="hash folder"):
         check_entry_fields(entry, 1, "SHA256:k")
     check_entry_fields({**entry, "dataset_version_id": "2026-02.ab12cd34ef56"}, 1,
                        "SHA256:k")

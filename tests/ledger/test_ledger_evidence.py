@@ -27,7 +27,7 @@ from promote_action.ledger.replay import Replayer, tree_reader
 from promote_action.ledger.writer import append_event
 
 REF = "refs/heads/kfm-ledger"
-VDIR = f"datasets/alpha_data/00/{version_id(0)}"
+VDIR = f"datasets/alpha_data/0/0/{version_id(0)}"
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def entries(repo: pygit2.Repository, n: int) -> list[dict[str, Any]]:
 def mixed(tmp_path: Path) -> dict[str, Any]:
     """2 v1 entries and 2 v2 entries (older ledgers), then 4 v3 entries by today's
     writer: a quarantine and its release of a version recorded under v2 (its events go
-    to its existing folder), and two new promotions (into their buckets)."""
+    to its existing folder), and two new promotions (into their hash folders)."""
     _, allowed, key = make_key(tmp_path / "keys")
     repo_dir = git_repo(tmp_path / "repo")
     new_ledger(repo_dir, key)
@@ -79,10 +79,10 @@ def test_old_and_new_layout_verify_side_by_side(mixed, run_cli):
     digest = got[2]["policy_bundle_digest"][7:]
     assert f"policy/{digest}/index.json" in v2_first  # first v2 use stores the bundle
     assert not any(p.startswith("policy/") or "/policy/" in p for p in v2_next)  # reuse
-    # a version recorded under v2 keeps its folder; new versions go to their bucket
+    # a version recorded under v2 keeps its folder; new versions go to their hash folders
     assert f"datasets/alpha_data/{version_id(3)}/events.json" in got[4]["files"]
-    assert f"datasets/alpha_data/00/{version_id(4)}/manifest.json" in got[6]["files"]
-    assert f"datasets/alpha_data/5a/{version_id(0x5a0000000005)}/manifest.json" \
+    assert f"datasets/alpha_data/0/0/{version_id(4)}/manifest.json" in got[6]["files"]
+    assert f"datasets/alpha_data/5/a/{version_id(0x5a0000000005)}/manifest.json" \
         in got[7]["files"]
     from promote_action.schemas import schema_errors
 
@@ -104,7 +104,7 @@ def test_old_and_new_layout_verify_side_by_side(mixed, run_cli):
                     "--format", "json")
         assert [e["seq"] for e in json.loads(r.out)["events"]] == seqs, r.out
     readme = repo[tree["datasets/alpha_data/README.md"].id].data.decode()
-    assert f"](5a/{version_id(0x5a0000000005)}/manifest.json)" in readme  # links resolve
+    assert f"](5/a/{version_id(0x5a0000000005)}/manifest.json)" in readme  # links resolve
     assert "](../../entries/000/00/00/000000008.json)" in readme
     assert "](../../entries/000000/000000004.json)" in readme
 
@@ -261,26 +261,26 @@ def _fails_at(mixed: dict[str, Any], seq: int, why: str) -> None:
 
 
 def test_v3_entry_must_use_the_folder_a_v2_version_has(mixed):
-    """Version 3 was recorded by a v2 entry: a v3 event writing a second, bucketed folder
-    for it is refused."""
+    """Version 3 was recorded by a v2 entry: a v3 event writing a second folder for it,
+    in its hash folders, is refused."""
     v = version_id(3)
     _append_bent(mixed, "v3", synthetic_quarantine("alpha_data", v),
-                 f"datasets/alpha_data/00/{v}")
+                 f"datasets/alpha_data/0/0/{v}")
     _fails_at(mixed, N + 1, "outside the allowed destinations")
 
 
-def test_new_v3_version_must_use_its_bucket(mixed):
+def test_new_v3_version_must_use_its_hash_folders(mixed):
     v = version_id(9)
     _append_bent(mixed, "v3", synthetic_promotion(mixed["key"], "alpha_data", v),
                  f"datasets/alpha_data/{v}")
     _fails_at(mixed, N + 1, "outside the allowed destinations")
 
 
-def test_older_layout_entry_cannot_add_to_a_bucketed_version(mixed):
-    v = version_id(4)  # recorded by a v3 entry, in bucket 00
+def test_older_layout_entry_cannot_add_to_a_v3_version(mixed):
+    v = version_id(4)  # recorded by a v3 entry, in hash folders 0/0
     _append_bent(mixed, "v2", synthetic_quarantine("alpha_data", v),
                  f"datasets/alpha_data/{v}")
-    _fails_at(mixed, N + 1, f"is recorded in datasets/alpha_data/00/{v}/")
+    _fails_at(mixed, N + 1, f"is recorded in datasets/alpha_data/0/0/{v}/")
 
 
 @pytest.mark.parametrize(("layout", "place"), [("v3", "v2"), ("v2", "v3")])

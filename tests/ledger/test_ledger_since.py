@@ -224,7 +224,7 @@ def test_new_entry_rewriting_promoted_version_caught_from_state(led, run_cli):
     promoted before the checkpoint fails as in a full verify."""
     repo, key = led["repo"], led["key"]
     last = chain(repo)[-1]
-    path = f"datasets/alpha_data/00/{version_id(0)}/manifest.json"
+    path = f"datasets/alpha_data/0/0/{version_id(0)}/manifest.json"
     forged = repo[last.tree[path].id].data.replace(b"public", b"publik")
     entry = json.loads(repo[last.tree["entries/000/00/00/000000006.json"].id].data)
     new = {**entry, "seq": 7, "prev": entry_digest(entry), "type": "quarantine",

@@ -175,7 +175,7 @@ def test_merge_commit_detected(ledger):
 def test_replaced_stored_manifest_detected(ledger):
     repo, key = ledger["repo"], ledger["key"]
     commits = chain(repo)
-    path = f"datasets/alpha_data/00/{version_id(0)}/manifest.json"
+    path = f"datasets/alpha_data/0/0/{version_id(0)}/manifest.json"
     manifest = json.loads(repo[commits[1].tree[path].id].data)
     manifest["approvals"] = []
     forged = render_json(manifest)
@@ -193,7 +193,7 @@ def test_replaced_stored_manifest_detected(ledger):
 def test_manifest_swapped_inside_its_own_commit_detected(ledger):
     repo, key = ledger["repo"], ledger["key"]
     commits = chain(repo)
-    path = f"datasets/alpha_data/00/{version_id(0)}/manifest.json"
+    path = f"datasets/alpha_data/0/0/{version_id(0)}/manifest.json"
     forged = repo[commits[1].tree[path].id].data.replace(b"public", b"publik")
     tip = recommit(repo, key, commits[0].id, edit(repo, commits[1], {path: forged}),
                    commits[1].message)

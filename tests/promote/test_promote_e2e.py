@@ -56,7 +56,7 @@ def test_promote_records_valid_signed_entry_and_rerun_is_noop(env, run_cli):
     assert r.code == 0, r.out + r.err
     out = json.loads(r.out)
     assert out["status"] == "recorded" and out["entry"]["type"] == "promotion"
-    vdir = f"datasets/{SLUG}/{env['version'][-12:-10]}/{env['version']}"
+    vdir = f"datasets/{SLUG}/{env['version'][-12]}/{env['version'][-11]}/{env['version']}"
     from promote_action.schemas import schema_errors
 
     for name, schema in [("manifest.json", "promotion_manifest.schema.json"),
@@ -88,7 +88,7 @@ def test_same_inputs_give_byte_identical_outputs(env, run_cli, tmp_path):
     other = dict(env, repo=clone(env["repo"], tmp_path / "repo2"))  # same HEAD commit
     run_cli(*args(env, "--signing-key", env["key"]))
     run_cli(*args(other, "--signing-key", env["key"]))
-    vdir = f"datasets/{SLUG}/{env['version'][-12:-10]}/{env['version']}"
+    vdir = f"datasets/{SLUG}/{env['version'][-12]}/{env['version'][-11]}/{env['version']}"
     for name in ("manifest.json", "manifest.dsse.json", "receipt.json",
                  "report.json", "decision.json"):
         assert ledger_file(env["repo"], f"{vdir}/{name}") == ledger_file(
@@ -141,7 +141,8 @@ def test_without_approval_is_denied_and_recorded(env, run_cli):
     again = run_cli(*args(env, "--signing-key", env["key"], approver=False))
     assert again.code == 1 and "already recorded" in again.out
     # the denial's evidence is stored too, and replays to the same record
-    base = f"datasets/{SLUG}/{env['version'][-12:-10]}/{env['version']}/denied/000000001"
+    v = env["version"]
+    base = f"datasets/{SLUG}/{v[-12]}/{v[-11]}/{v}/denied/000000001"
     assert json.loads(ledger_file(env["repo"], f"{base}/capsule.json"))["approvals"] == []
     r = run_cli("ledger", "replay", "--repo", env["repo"], SLUG, env["version"])
     assert r.code == 0 and f"reproduced {base}/decision.json" in r.out, r.out + r.err
@@ -149,7 +150,7 @@ def test_without_approval_is_denied_and_recorded(env, run_cli):
 
 def test_promotion_stores_capsule_and_bundle_and_replays(env, run_cli, require_opa):
     assert run_cli(*args(env, "--signing-key", env["key"])).code == 0
-    vdir = f"datasets/{SLUG}/{env['version'][-12:-10]}/{env['version']}"
+    vdir = f"datasets/{SLUG}/{env['version'][-12]}/{env['version'][-11]}/{env['version']}"
     decision = json.loads(ledger_file(env["repo"], f"{vdir}/decision.json"))
     shared = decision["policy_bundle_digest"].removeprefix("sha256:")  # stored once (v2)
     index = json.loads(ledger_file(env["repo"], f"policy/{shared}/index.json"))

@@ -126,7 +126,7 @@ def test_validate_promote_publish_verify_artifacts(site: Site) -> None:
     assert sorted(site.published()) == [site.final + "processed/gauges.csv",
                                         site.final + "processed/gauges.geojson"]
     manifest = json.loads(git("-C", str(site.origin), "show",
-                              f"{REF}:datasets/{SLUG}/{site.version[-12:-10]}/{site.version}/manifest.json").stdout)
+                              f"{REF}:datasets/{SLUG}/{site.version[-12]}/{site.version[-11]}/{site.version}/manifest.json").stdout)
     prefix = site.prefix
     assert manifest["published_prefix"] == prefix
     assert {a["published_uri"] for a in manifest["artifacts"]} == {

@@ -41,9 +41,9 @@ def entry_path(seq: int) -> str:
 
 
 def version_folder(slug: str, version: str) -> str:
-    """ledger/README.md, layout v3: a new version's folder is in its bucket, the first two
-    hex digits of the 12-hex suffix of its id."""
-    return f"datasets/{slug}/{version[-12:-10]}/{version}"
+    """ledger/README.md, layout v3: a new version's folder is in its hash folders, the
+    first and the second hex digit of the 12-hex suffix of its id."""
+    return f"datasets/{slug}/{version[-12]}/{version[-11]}/{version}"
 
 
 class Ledger:
