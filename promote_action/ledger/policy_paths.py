@@ -35,9 +35,10 @@ def expand(pattern: str, slug: str, version: str) -> str:
 def as_listed(path: str, slug: str, version: str, folder: str | None) -> str | None:
     """`path` as the allow-list names it. The patterns name a version's folder
     `datasets/{slug}/{version}/`; layout v3 stores a new version's folder two levels
-    down, in its hash folders (`entry.version_dir`), so a path under `folder`, the version's actual
-    folder, is judged as the same path under the listed one. A path under the version's
-    *other* candidate folder is None (refused): a version has exactly one folder."""
+    down, in its hash folders (`entry.version_dir`), so a path under `folder`, the
+    version's actual folder, is judged as the same path under the listed one. A path
+    under the version's *other* candidate folder is None (refused): a version has
+    exactly one folder."""
     from promote_action.ledger.entry import fanned_version_dir, legacy_version_dir
 
     legacy = legacy_version_dir(slug, version) + "/"

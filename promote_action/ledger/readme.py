@@ -17,12 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from promote_action.ledger.entry import (
-    entry_path,
-    legacy_version_dir,
-    version_bucket,
-    version_dir,
-)
+from promote_action.ledger.entry import entry_path, fanned_version_dir, legacy_version_dir
 
 
 def _cell(text: Any) -> str:
@@ -43,8 +38,7 @@ def current_layout(slug: str) -> Where:
     prefix = f"datasets/{slug}/"
 
     def where(seq: int, version: str) -> tuple[str, str]:
-        folder = version_dir(slug, version) if version_bucket(version) else \
-            legacy_version_dir(slug, version)
+        folder = fanned_version_dir(slug, version) or legacy_version_dir(slug, version)
         return entry_path(seq), folder[len(prefix):]
 
     return where
