@@ -7,7 +7,6 @@ its merge commit (promotion or denied). Both checks read git only (offline).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -20,14 +19,21 @@ _MAX_MERGES = 500
 
 
 def recorded_merges(opts: ActionOptions, ref: str) -> set[str]:
-    listing = git(opts.repo, "ls-tree", "-r", "-z", "--name-only", ref, "--", "entries/")
+    """The merge commits the ledger's entries name. Read in this process (the entries of
+    either layout, `LedgerView.entry_files`): a `git show` per entry cost 2 ms, several
+    minutes a night on a ledger of 100,000 promotions."""
+    import pygit2
+
+    from promote_action.errors import LedgerError
+    from promote_action.ledger.store import LedgerView, open_repo
+
+    tip = git(opts.repo, "rev-parse", "--verify", f"{ref}^{{commit}}").decode().strip()
+    view = LedgerView(open_repo(opts.repo), pygit2.Oid(hex=tip))
     seen = set()
-    for path in filter(None, listing.decode().split("\0")):
-        if not path.endswith(".json"):
-            continue
+    for path in view.entry_files():
         try:
-            entry = json.loads(git(opts.repo, "show", f"{ref}:{path}"))
-        except ValueError:
+            entry = view.read_json(path)
+        except LedgerError:  # not JSON: `verify`, run beside this, reports it
             continue
         source = entry.get("source") if isinstance(entry, dict) else None
         if isinstance(source, dict) and isinstance(source.get("merge_commit"), str):

@@ -311,3 +311,24 @@ def test_head_entry_and_listing_span_both_entry_places(mixed):
     view = LedgerView(repo, repo.references[REF].target)  # a v2 entry after v3 ones
     assert view.head_entry()[0] == N + 1
     assert verify(mixed["dir"], mixed["allowed"], jobs=1).ok
+
+
+def test_the_action_finds_recorded_merges_in_both_entry_places(tmp_path):
+    """The action's verify mode lists merges without a ledger entry; the merges entries
+    name are read from v2 shards and v3 folders alike."""
+    from types import SimpleNamespace
+
+    from promote_action.github.verify import recorded_merges
+
+    _, _, key = make_key(tmp_path / "keys")
+    repo_dir = git_repo(tmp_path / "repo")
+    new_ledger(repo_dir, key)
+    w = DirectWriter(repo_dir, key, layout_version="v2")
+    w.append(synthetic_promotion(key, "alpha_data", version_id(0), merge_commit="a" * 40))
+    w.finish()
+    lt = trusted_target(repo_dir, key)
+    append_event(lt, synthetic_promotion(key, "alpha_data", version_id(1),
+                                         merge_commit="b" * 40), key)
+    append_event(lt, synthetic_promotion(key, "alpha_data", version_id(2)), key)
+    opts = SimpleNamespace(repo=repo_dir)
+    assert recorded_merges(opts, REF) == {"a" * 40, "b" * 40}  # type: ignore[arg-type]
