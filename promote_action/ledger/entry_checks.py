@@ -20,7 +20,7 @@ from promote_action.ledger.entry import (
     is_bucket,
     render_json_fast,
 )
-from promote_action.ledger.policy_paths import as_listed, expand
+from promote_action.ledger.policy_paths import Listed, expand
 
 
 class Bad(Exception):
@@ -74,7 +74,7 @@ def own_records(entry: dict[str, Any], vdir: str) -> tuple[str, str]:
 
 class DestinationChecker:
     """`allowed_for` with the patterns expanded once per entry. `folder`: the version's
-    folder on the ledger (`policy_paths.as_listed` maps it to the listed one)."""
+    folder on the ledger (`policy_paths.Listed` maps it to the listed one)."""
 
     def __init__(self, patterns: list[str], slug: str, version: str,
                  folder: str | None = None):
@@ -84,12 +84,12 @@ class DestinationChecker:
             want = expand(pattern, slug, version)
             (prefixes.append(want) if want.endswith("/") else self.exact.add(want))
         self.prefixes = tuple(prefixes)
-        self.slug, self.version, self.folder = slug, version, folder
+        self.listed = Listed(slug, version, folder)
 
     def __call__(self, path: str) -> bool:
         if path.startswith("/") or "//" in path or ".." in path.split("/"):
             return False
-        listed = as_listed(path, self.slug, self.version, self.folder)
+        listed = self.listed(path)
         if listed is None:
             return False
         if listed in self.exact:
@@ -98,7 +98,7 @@ class DestinationChecker:
 
     def folder_allowed(self, path: str) -> bool:
         """Every file below `path` is allowed: the folder lies under an allowed prefix."""
-        listed = as_listed(path + "/x", self.slug, self.version, self.folder)
+        listed = self.listed(path + "/x")
         return self(path + "/x") and listed is not None and \
             listed[:-1].startswith(self.prefixes)
 

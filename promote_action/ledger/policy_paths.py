@@ -32,26 +32,36 @@ def expand(pattern: str, slug: str, version: str) -> str:
     return pattern.replace("{slug}", slug).replace("{version}", version)
 
 
-def as_listed(path: str, slug: str, version: str, folder: str | None) -> str | None:
-    """`path` as the allow-list names it. The patterns name a version's folder
+class Listed:
+    """Paths as the allow-list names them. The patterns name a version's folder
     `datasets/{slug}/{version}/`; layout v3 stores a new version's folder two levels
     down, in its hash folders (`entry.version_dir`), so a path under `folder`, the
     version's actual folder, is judged as the same path under the listed one. A path
-    under the version's *other* candidate folder is None (refused): a version has
-    exactly one folder."""
-    from promote_action.ledger.entry import fanned_version_dir, legacy_version_dir
+    under the version's *other* candidate folder maps to None (refused): a version has
+    exactly one folder. Built once per entry: `verify` maps every path of every entry."""
 
-    legacy = legacy_version_dir(slug, version) + "/"
-    fanned = fanned_version_dir(slug, version)
-    fanned = fanned + "/" if fanned else None
-    actual = (folder + "/") if folder else legacy
-    if fanned is not None and actual == fanned:
-        if path.startswith(legacy):
-            return None
-        return legacy + path[len(fanned):] if path.startswith(fanned) else path
-    if fanned is not None and path.startswith(fanned):
-        return None
-    return path
+    def __init__(self, slug: str, version: str, folder: str | None):
+        from promote_action.ledger.entry import fanned_version_dir, legacy_version_dir
+
+        self.legacy = legacy_version_dir(slug, version) + "/"
+        fanned = fanned_version_dir(slug, version)
+        self.fanned = fanned + "/" if fanned else None
+        self.moved = self.fanned is not None and (folder + "/" if folder else "") == self.fanned
+
+    def __call__(self, path: str) -> str | None:
+        if self.fanned is None:
+            return path
+        if self.moved:
+            if path.startswith(self.legacy):
+                return None
+            return self.legacy + path[len(self.fanned):] if path.startswith(self.fanned) \
+                else path
+        return None if path.startswith(self.fanned) else path
+
+
+def as_listed(path: str, slug: str, version: str, folder: str | None) -> str | None:
+    """`path` as the allow-list names it (`Listed`), for one path."""
+    return Listed(slug, version, folder)(path)
 
 
 def allowed_for(path: str, patterns: list[str], slug: str, version: str,

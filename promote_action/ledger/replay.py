@@ -19,7 +19,7 @@ from typing import Any
 
 import pygit2
 
-from promote_action.ledger.entry import entry_paths, find_version_dir, render_json
+from promote_action.ledger.entry import render_json
 from promote_action.ledger.policy_store import (
     BundlePaths,
     bundle_paths,
@@ -114,31 +114,19 @@ class Replayer:
     def replay_commit(self, repo: pygit2.Repository, commit_id: pygit2.Oid, seq: int
                       ) -> dict[str, Any]:
         """Replay the record an entry (promotion or denied) points at, at its commit."""
+        from promote_action.ledger.query import version_folder
+        from promote_action.ledger.store import LedgerView
+
         commit = repo.get(commit_id)
         if not isinstance(commit, pygit2.Commit):
             raise ValueError(f"{commit_id} is not a commit")
-        read = tree_reader(repo, commit.tree)
-        entry = json.loads(read_entry(read, seq))
-        vdir = find_version_dir(lambda p: readable(read, p), entry["dataset_slug"],
-                                entry["dataset_version_id"])
-        return self.replay_record(read, record_dir(entry, vdir), bundle_paths(entry))
-
-
-def readable(read: Reader, path: str) -> bool:
-    try:
-        read(path)
-    except KeyError:
-        return False
-    return True
-
-
-def read_entry(read: Reader, seq: int) -> bytes:
-    """Entry `seq`'s bytes, at its v3 place or its v1/v2 one (KeyError: neither)."""
-    v3, older = entry_paths(seq)
-    try:
-        return read(v3)
-    except KeyError:
-        return read(older)
+        view = LedgerView(repo, commit_id)
+        epath, entry = view.read_entry(seq)
+        if not isinstance(entry, dict):
+            raise KeyError(epath)
+        vdir = version_folder(view, entry["dataset_slug"], entry["dataset_version_id"])
+        return self.replay_record(tree_reader(repo, commit.tree), record_dir(entry, vdir),
+                                  bundle_paths(entry))
 
 
 def tree_reader(repo: pygit2.Repository, tree: pygit2.Tree) -> Reader:
