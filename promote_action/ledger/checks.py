@@ -306,31 +306,30 @@ class CommitChecker:
         """(the version's folder, the blob id of its `events.json` in the parent or None
         for a new version), by `entry.locate_version`: a version keeps the folder its
         first event created. An entry of an older layout cannot add to a version a v3
-        entry created in its hash folders (two folders for one version). Looked up through the
-        exact-tree check's trees before it takes them over for this commit."""
+        entry created in its hash folders (two folders for one version). Looked up
+        through the exact-tree check's trees before it takes them over for this commit."""
         slug, version = entry["dataset_slug"], entry["dataset_version_id"]
         layout = entry["kfm_ledger_entry_version"]
         found: dict[str, bytes | None] = {}
 
-        def has_events(path: str) -> bool:
-            try:
-                found[path] = self.trees.find(parent_tree.raw, path)
-            except Malformed as e:
-                raise Bad(f"parent tree is malformed ({e})") from None
-            return found[path] is not None
+        def events_at(path: str) -> bytes | None:
+            if path not in found:
+                try:
+                    found[path] = self.trees.find(parent_tree.raw, path)
+                except Malformed as e:
+                    raise Bad(f"parent tree is malformed ({e})") from None
+            return found[path]
 
         fanned = fanned_version_dir(slug, version)
         try:
-            vdir = locate_version(has_events, slug, version, layout)
+            vdir = locate_version(lambda p: events_at(p) is not None, slug, version, layout)
         except ValueError as e:  # a new v3 version whose id has no hash suffix
             raise Bad(f"entry dataset_version_id is malformed ({e})") from None
-        if fanned is not None and vdir != fanned and has_events(f"{fanned}/events.json"):
+        if fanned is not None and vdir != fanned and \
+                events_at(f"{fanned}/events.json") is not None:
             raise Bad(f"version {version} of {slug} is recorded in {fanned}/; a "
                       f"{layout} entry cannot add to it")
-        before = found.get(f"{vdir}/events.json")
-        if f"{vdir}/events.json" not in found:
-            has_events(f"{vdir}/events.json")
-            before = found[f"{vdir}/events.json"]
+        before = events_at(f"{vdir}/events.json")
         return vdir, pygit2.Oid(raw=before) if before is not None else None
 
     def events(self, entry: dict[str, Any], oids: dict[str, pygit2.Oid],
